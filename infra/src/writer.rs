@@ -1,0 +1,554 @@
+//! The ingest writer: group commit for device uploads.
+//!
+//! Request handlers hand their decoded upload to one writer task per process
+//! and wait. The writer takes everything queued, writes it in one transaction
+//! (raw payloads, readings, events, occupancy, rollups), commits, and only
+//! then releases each waiting request, so an acknowledged upload is durable
+//! and concurrent uploads share one commit. The queue is bounded: when it is
+//! full a device is told to retry at once instead of the server growing
+//! without limit.
+//!
+//! On Postgres the devices in a batch are locked (in id order) for the
+//! transaction, so instances sharing the database never interleave their
+//! work on one device. SQLite has one writer anyway.
+
+use std::cmp::{max, min};
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use footfall_domain::camera::{CameraEvent, CameraReport, SensorSample};
+use footfall_domain::counting::Kind;
+use footfall_domain::ingest::{CountReport, StayReport};
+use footfall_domain::{Error, Result};
+use futures_util::FutureExt;
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{ConnectionTrait, DatabaseTransaction, DbBackend};
+use serde_json::json;
+use tokio::sync::{mpsc, oneshot};
+use uuid::Uuid;
+
+use crate::Db;
+use crate::commands::fulfil_history;
+use crate::db::{corrupt, from_db};
+use crate::readings::{Applied, Owner, RollupDeltas, record};
+
+/// Longest raw body kept per upload; longer ones are kept truncated.
+pub const RAW_BODY_LIMIT: usize = 256 * 1024;
+
+/// The payload of an upload as it arrived, kept so it can be re-derived.
+#[derive(Debug, Clone)]
+pub struct RawUpload {
+    pub endpoint: &'static str,
+    pub sn: String,
+    pub body: String,
+}
+
+/// What to write for one upload.
+#[derive(Debug, Clone)]
+pub enum Work {
+    Counts(CountReport),
+    Stay(StayReport),
+    /// An IPC camera's report: counts, occupancy, events, sensor values.
+    Camera(CameraReport),
+    /// A body from a bound device that is not a known shape: kept raw only.
+    Unrecognised(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct Job {
+    pub owner: Owner,
+    pub work: Work,
+    pub raw: RawUpload,
+    pub received_at: DateTime<Utc>,
+}
+
+/// What writing one upload did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Recorded {
+        /// Readings stored for the first time.
+        stored: usize,
+        /// Readings that were already stored (retransmissions).
+        repeats: usize,
+        /// History commands this upload answered.
+        answered: u64,
+    },
+    /// Kept raw only (unrecognised shape).
+    KeptRaw,
+    /// The device was unbound while the upload was in flight.
+    DeviceGone,
+}
+
+type Reply = oneshot::Sender<Result<Outcome>>;
+
+#[derive(Clone)]
+pub struct Writer {
+    queue: mpsc::Sender<(Job, Reply)>,
+}
+
+impl Writer {
+    /// Starts the writer task. `capacity` bounds the queue; `max_batch` the
+    /// uploads written per transaction.
+    pub fn start(db: Db, capacity: usize, max_batch: usize) -> Writer {
+        let (queue, jobs) = mpsc::channel(capacity.max(1));
+        tokio::spawn(run(db, jobs, max_batch.max(1)));
+        Writer { queue }
+    }
+
+    /// Writes `job` and waits until it is durable. Fails at once with
+    /// `Unavailable` when the queue is full.
+    pub async fn submit(&self, job: Job) -> Result<Outcome> {
+        let (reply, done) = oneshot::channel();
+        self.queue.try_send((job, reply)).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => Error::unavailable("ingest queue full"),
+            mpsc::error::TrySendError::Closed(_) => Error::internal("ingest writer stopped"),
+        })?;
+        done.await
+            .map_err(|_| Error::internal("ingest writer dropped an upload"))?
+    }
+}
+
+async fn run(db: Db, mut jobs: mpsc::Receiver<(Job, Reply)>, max_batch: usize) {
+    while let Some(first) = jobs.recv().await {
+        let mut batch = vec![first];
+        while batch.len() < max_batch {
+            match jobs.try_recv() {
+                Ok(job) => batch.push(job),
+                Err(_) => break,
+            }
+        }
+        let (batch, replies): (Vec<Job>, Vec<Reply>) = batch.into_iter().unzip();
+        match guarded(write_batch(&db, &batch)).await {
+            Ok(outcomes) => {
+                for (reply, outcome) in replies.into_iter().zip(outcomes) {
+                    let _ = reply.send(Ok(outcome));
+                }
+            }
+            // The database is down: every upload in the batch fails alike.
+            Err(Error::Unavailable(e)) => {
+                tracing::warn!(error = %e, uploads = batch.len(), "ingest batch failed: database unavailable");
+                for reply in replies {
+                    let _ = reply.send(Err(Error::unavailable("database unavailable")));
+                }
+            }
+            // One upload may be at fault: write each on its own.
+            Err(e) => {
+                tracing::warn!(error = %e, uploads = batch.len(), "ingest batch failed; retrying one by one");
+                for (job, reply) in batch.iter().zip(replies) {
+                    let one = guarded(write_batch(&db, std::slice::from_ref(job))).await;
+                    let _ = reply.send(one.and_then(|o| {
+                        o.into_iter()
+                            .next()
+                            .ok_or_else(|| Error::internal("a batch of one gave no outcome"))
+                    }));
+                }
+            }
+        }
+    }
+}
+
+/// Runs a batch, turning a panic (a defect) into an error for its uploads
+/// so the writer, and with it every device's ingest, keeps going.
+async fn guarded(batch: impl std::future::Future<Output = Result<Vec<Outcome>>>) -> Result<Vec<Outcome>> {
+    match std::panic::AssertUnwindSafe(batch).catch_unwind().await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::error!("writing an ingest batch panicked; its uploads are refused");
+            Err(Error::internal("ingest batch panicked"))
+        }
+    }
+}
+
+/// Writes every job in one transaction; one outcome per job, in order.
+async fn write_batch(db: &Db, jobs: &[Job]) -> Result<Vec<Outcome>> {
+    let (_writing, txn) = db.begin_write().await?;
+    let bound = lock_devices(&txn, jobs).await?;
+    let mut deltas = RollupDeltas::default();
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    let mut last_upload: BTreeMap<Uuid, DateTime<Utc>> = BTreeMap::new();
+    for job in jobs {
+        let device = job.owner.device.as_uuid();
+        if !bound.contains(&device) {
+            outcomes.push(Outcome::DeviceGone);
+            continue;
+        }
+        let outcome = write_job(&txn, job, &mut deltas).await?;
+        if matches!(outcome, Outcome::Recorded { .. }) {
+            let at = last_upload.entry(device).or_insert(job.received_at);
+            *at = max(*at, job.received_at);
+        }
+        outcomes.push(outcome);
+    }
+    if !deltas.is_empty() {
+        deltas.flush(&txn).await?;
+    }
+    for (device, at) in last_upload {
+        let stmt = Query::update()
+            .table("devices")
+            .value("last_upload_at", at)
+            .and_where(Expr::col("id").eq(device))
+            .to_owned();
+        txn.execute(&stmt).await.map_err(from_db)?;
+    }
+    txn.commit().await.map_err(from_db)?;
+    Ok(outcomes)
+}
+
+/// Locks the batch's devices (Postgres) and returns those still bound.
+async fn lock_devices(txn: &DatabaseTransaction, jobs: &[Job]) -> Result<Vec<Uuid>> {
+    let mut ids: Vec<Uuid> = jobs.iter().map(|j| j.owner.device.as_uuid()).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    let mut q = Query::select();
+    q.column("id")
+        .from("devices")
+        .and_where(Expr::col("id").is_in(ids))
+        .order_by("id", sea_orm::sea_query::Order::Asc);
+    if txn.get_database_backend() == DbBackend::Postgres {
+        q.lock(sea_orm::sea_query::LockType::Update);
+    }
+    txn.query_all(&q)
+        .await
+        .map_err(from_db)?
+        .iter()
+        .map(|row| row.try_get::<Uuid>("", "id").map_err(from_db))
+        .collect()
+}
+
+async fn write_job(txn: &DatabaseTransaction, job: &Job, deltas: &mut RollupDeltas) -> Result<Outcome> {
+    let received_at = job.received_at.timestamp();
+    let (outcome, message) = match &job.work {
+        Work::Unrecognised(message) => (2, Some(message.as_str())),
+        _ => (0, None),
+    };
+    let upload_id = keep_raw(txn, job, outcome, message).await?;
+    let owner = job.owner;
+    let mut written = Written::default();
+    match &job.work {
+        Work::Unrecognised(_) => return Ok(Outcome::KeptRaw),
+        Work::Counts(report) => {
+            written.add(write_counts(txn, owner, report, upload_id, received_at, deltas).await?);
+            insert_events(txn, owner, report, received_at).await?;
+        }
+        Work::Stay(report) => written.add(write_stay(txn, owner, report, received_at).await?),
+        Work::Camera(report) => {
+            written.add(write_counts(txn, owner, &report.counts, upload_id, received_at, deltas).await?);
+            if let Some(stay) = &report.occupancy {
+                written.add(write_stay(txn, owner, stay, received_at).await?);
+            }
+            written.add(insert_camera_events(txn, owner, &report.events, received_at).await?);
+            written.add(insert_sensor_samples(txn, owner, &report.sensors, received_at).await?);
+        }
+    }
+    Ok(Outcome::Recorded {
+        stored: written.stored,
+        repeats: written.repeats,
+        answered: written.answered,
+    })
+}
+
+/// What writing part of an upload did.
+#[derive(Debug, Default, Clone, Copy)]
+struct Written {
+    stored: usize,
+    repeats: usize,
+    answered: u64,
+}
+
+impl Written {
+    fn add(&mut self, other: Written) {
+        self.stored += other.stored;
+        self.repeats += other.repeats;
+        self.answered += other.answered;
+    }
+
+    /// `stored` rows out of `total` offered; the rest were already there.
+    fn rows(stored: u64, total: usize) -> Written {
+        let stored = usize::try_from(stored).unwrap_or(total).min(total);
+        Written {
+            stored,
+            repeats: total - stored,
+            answered: 0,
+        }
+    }
+}
+
+async fn write_counts(
+    txn: &DatabaseTransaction,
+    owner: Owner,
+    report: &CountReport,
+    upload_id: i64,
+    received_at: i64,
+    deltas: &mut RollupDeltas,
+) -> Result<Written> {
+    let mut written = Written::default();
+    for reading in &report.readings {
+        match record(
+            txn,
+            owner,
+            reading,
+            report.device_time,
+            Some(upload_id),
+            received_at,
+            deltas,
+        )
+        .await?
+        {
+            Applied::Stored => written.stored += 1,
+            Applied::Repeat => written.repeats += 1,
+        }
+    }
+    let history = report.readings.iter().filter(|r| r.reading.kind == Kind::History);
+    let span = history.fold(None, |acc: Option<(i64, i64)>, r| {
+        let s = r.reading.span;
+        Some(acc.map_or((s.from, s.to), |(a, b)| (min(a, s.from), max(b, s.to))))
+    });
+    if let Some((from, to)) = span {
+        written.answered = fulfil_history(txn, owner.device.as_uuid(), from, to).await?;
+    }
+    Ok(written)
+}
+
+async fn write_stay(txn: &DatabaseTransaction, owner: Owner, report: &StayReport, received_at: i64) -> Result<Written> {
+    let people: Vec<serde_json::Value> = report
+        .people
+        .iter()
+        .map(|p| json!({"id": p.id, "height": p.height_cm, "status": p.status, "staytime": p.stay_ms}))
+        .collect();
+    let stmt = Query::insert()
+        .into_table("stay_readings")
+        .columns([
+            "tenant_id",
+            "site_id",
+            "device_id",
+            "time",
+            "received_at",
+            "current_stay",
+            "people",
+        ])
+        .values([
+            owner.tenant.as_uuid().into(),
+            owner.site.as_uuid().into(),
+            owner.device.as_uuid().into(),
+            report.time.into(),
+            received_at.into(),
+            i64::from(report.current).into(),
+            serde_json::Value::Array(people).into(),
+        ])
+        .map_err(|e| corrupt("stay statement", e))?
+        .on_conflict(OnConflict::columns(["device_id", "time"]).do_nothing().to_owned())
+        .to_owned();
+    let inserted = txn.execute(&stmt).await.map_err(from_db)?.rows_affected();
+    // The latest reading by device clock is the device's occupancy.
+    let update = Query::update()
+        .table("devices")
+        .value("occupancy", i64::from(report.current))
+        .value("occupancy_at", report.time)
+        .and_where(Expr::col("id").eq(owner.device.as_uuid()))
+        .and_where(
+            Expr::col("occupancy_at")
+                .is_null()
+                .or(Expr::col("occupancy_at").lte(report.time)),
+        )
+        .to_owned();
+    txn.execute(&update).await.map_err(from_db)?;
+    Ok(Written::rows(inserted, 1))
+}
+
+async fn keep_raw(txn: &DatabaseTransaction, job: &Job, outcome: i16, message: Option<&str>) -> Result<i64> {
+    let (body, truncated) = cap(&job.raw.body);
+    let stmt = Query::insert()
+        .into_table("raw_uploads")
+        .columns([
+            "tenant_id",
+            "device_id",
+            "sn",
+            "endpoint",
+            "received_at",
+            "outcome",
+            "message",
+            "truncated",
+            "body",
+        ])
+        .values([
+            job.owner.tenant.as_uuid().into(),
+            job.owner.device.as_uuid().into(),
+            job.raw.sn.clone().into(),
+            job.raw.endpoint.into(),
+            job.received_at.timestamp().into(),
+            outcome.into(),
+            message.map(str::to_owned).into(),
+            truncated.into(),
+            body.into(),
+        ])
+        .map_err(|e| corrupt("raw upload statement", e))?
+        .returning_col("id")
+        .to_owned();
+    let row = txn
+        .query_one(&stmt)
+        .await
+        .map_err(from_db)?
+        .ok_or_else(|| Error::internal("insert returned no id"))?;
+    row.try_get::<i64>("", "id").map_err(from_db)
+}
+
+/// The body, cut at `RAW_BODY_LIMIT` on a character boundary.
+fn cap(body: &str) -> (String, bool) {
+    if body.len() <= RAW_BODY_LIMIT {
+        return (body.to_string(), false);
+    }
+    let mut end = RAW_BODY_LIMIT;
+    while !body.is_char_boundary(end) {
+        end -= 1;
+    }
+    (body[..end].to_string(), true)
+}
+
+async fn insert_events(txn: &DatabaseTransaction, owner: Owner, report: &CountReport, received_at: i64) -> Result<()> {
+    if report.events.is_empty() {
+        return Ok(());
+    }
+    for chunk in report.events.chunks(EVENTS_PER_STATEMENT) {
+        let mut stmt = Query::insert();
+        stmt.into_table("count_events").columns([
+            "tenant_id",
+            "site_id",
+            "device_id",
+            "event_id",
+            "at_us",
+            "event_type",
+            "direction",
+            "child",
+            "height_cm",
+            "stay_ms",
+            "received_at",
+        ]);
+        for e in chunk {
+            stmt.values([
+                owner.tenant.as_uuid().into(),
+                owner.site.as_uuid().into(),
+                owner.device.as_uuid().into(),
+                e.event_id.into(),
+                e.at_us.into(),
+                e.raw_type.into(),
+                e.direction.map(|d| d.code()).into(),
+                e.child.into(),
+                e.height_cm.into(),
+                e.stay_ms.into(),
+                received_at.into(),
+            ])
+            .map_err(|e| corrupt("event statement", e))?;
+        }
+        stmt.on_conflict(
+            OnConflict::columns(["device_id", "at_us", "event_id", "event_type"])
+                .do_nothing()
+                .to_owned(),
+        );
+        txn.execute(&stmt).await.map_err(from_db)?;
+    }
+    Ok(())
+}
+
+/// Events per insert statement (11 values each).
+const EVENTS_PER_STATEMENT: usize = 1000;
+
+async fn insert_camera_events(
+    txn: &DatabaseTransaction,
+    owner: Owner,
+    events: &[CameraEvent],
+    received_at: i64,
+) -> Result<Written> {
+    let mut stored = 0;
+    for chunk in events.chunks(EVENTS_PER_STATEMENT) {
+        let mut stmt = Query::insert();
+        stmt.into_table("camera_events").columns([
+            "tenant_id",
+            "site_id",
+            "device_id",
+            "source",
+            "kind",
+            "name",
+            "status",
+            "channel",
+            "at_ms",
+            "local_time",
+            "received_at",
+            "attributes",
+            "image_key",
+            "dedupe",
+        ]);
+        for e in chunk {
+            let attributes = (!e.attributes.is_empty()).then(|| serde_json::Value::Object(e.attributes.clone()));
+            stmt.values([
+                owner.tenant.as_uuid().into(),
+                owner.site.as_uuid().into(),
+                owner.device.as_uuid().into(),
+                e.source.as_str().into(),
+                e.kind.clone().into(),
+                e.name.clone().into(),
+                e.status.clone().into(),
+                e.channel.into(),
+                e.at_ms.into(),
+                e.local_time.clone().into(),
+                received_at.into(),
+                attributes.into(),
+                e.image_key.clone().into(),
+                e.dedupe.clone().into(),
+            ])
+            .map_err(|e| corrupt("camera event statement", e))?;
+        }
+        stmt.on_conflict(OnConflict::columns(["device_id", "dedupe"]).do_nothing().to_owned());
+        stored += txn.execute(&stmt).await.map_err(from_db)?.rows_affected();
+    }
+    Ok(Written::rows(stored, events.len()))
+}
+
+async fn insert_sensor_samples(
+    txn: &DatabaseTransaction,
+    owner: Owner,
+    samples: &[SensorSample],
+    received_at: i64,
+) -> Result<Written> {
+    let mut stored = 0;
+    for chunk in samples.chunks(EVENTS_PER_STATEMENT) {
+        let mut stmt = Query::insert();
+        stmt.into_table("sensor_readings").columns([
+            "tenant_id",
+            "site_id",
+            "device_id",
+            "kind",
+            "key",
+            "name",
+            "channel",
+            "value",
+            "threshold",
+            "alarm",
+            "at_ms",
+            "received_at",
+        ]);
+        for s in chunk {
+            stmt.values([
+                owner.tenant.as_uuid().into(),
+                owner.site.as_uuid().into(),
+                owner.device.as_uuid().into(),
+                s.kind.as_str().into(),
+                s.key.clone().into(),
+                s.name.clone().into(),
+                s.channel.into(),
+                s.value.into(),
+                s.threshold.into(),
+                s.alarm.into(),
+                s.at_ms.into(),
+                received_at.into(),
+            ])
+            .map_err(|e| corrupt("sensor statement", e))?;
+        }
+        stmt.on_conflict(
+            OnConflict::columns(["device_id", "kind", "key", "at_ms"])
+                .do_nothing()
+                .to_owned(),
+        );
+        stored += txn.execute(&stmt).await.map_err(from_db)?.rows_affected();
+    }
+    Ok(Written::rows(stored, samples.len()))
+}
