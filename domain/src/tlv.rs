@@ -52,6 +52,15 @@ pub enum TlvError {
     Empty,
 }
 
+/// A field the platform relies on whose value cannot be read.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{section} field 0x{tag:x} has {len} bytes; a number has 1, 2, 4 or 8")]
+pub struct FieldError {
+    pub section: Section,
+    pub tag: u32,
+    pub len: usize,
+}
+
 /// One raw record: its 4-byte type and its value.
 type RawRecord<'a> = ([u8; 4], &'a [u8]);
 
@@ -224,6 +233,8 @@ pub enum Metadata {
         /// The cut-out of the target (`OBJ_PIC`), if sent.
         object_picture: Option<Vec<u8>>,
     },
+    /// A section the platform does not read; kept in the raw body only.
+    Other { section: Section },
 }
 
 fn uint(value: &[u8]) -> Option<u64> {
@@ -298,22 +309,43 @@ impl Record {
         self.fields.iter().find(|f| f.tag == tag).map(|f| f.value.as_slice())
     }
 
-    fn uint(&self, tag: u32) -> Option<u64> {
-        self.field(tag).and_then(uint)
+    /// A number field: absent, or read; present but unreadable (a width
+    /// other than 1, 2, 4, 8 bytes, or too large) is an error.
+    fn number<T: TryFrom<u64>>(&self, tag: u32) -> Result<Option<T>, FieldError> {
+        let Some(value) = self.field(tag) else {
+            return Ok(None);
+        };
+        let error = || FieldError {
+            section: self.section,
+            tag,
+            len: value.len(),
+        };
+        let n = uint(value).ok_or_else(error)?;
+        T::try_from(n).map(Some).map_err(|_| error())
     }
 
-    /// What the record means: a people count, or an event.
-    pub fn interpret(&self) -> Metadata {
-        let target = self.uint(tag::TARGET).and_then(|t| u32::try_from(t).ok());
+    /// What the record means: a people count, an event, or a section the
+    /// platform does not read. The fields counts and times rest on (target,
+    /// channel, PTS, the counters) must be readable numbers when present.
+    pub fn interpret(&self) -> Result<Metadata, FieldError> {
+        if ![Section::META, Section::ALARM, Section::AREA].contains(&self.section) {
+            return Ok(Metadata::Other { section: self.section });
+        }
+        let target: Option<u32> = self.number(tag::TARGET)?;
         let device_id = self.field(tag::DEVICE_ID).map(text).filter(|s| !s.is_empty());
-        let channel = self.uint(tag::CHANNEL_ID).and_then(|c| u32::try_from(c).ok());
-        let local_ms = self.uint(tag::PTS).and_then(|t| i64::try_from(t).ok());
-        let count = |t: u32| self.uint(t).and_then(|v| u32::try_from(v).ok());
-        let counts = [tag::COUNT_IN, tag::COUNT_OUT, tag::COUNT_PASS, tag::COUNT_KEEP].map(count);
+        let channel: Option<u32> = self.number(tag::CHANNEL_ID)?;
+        let local_ms: Option<i64> = self.number(tag::PTS)?;
+        let mut counts = [None; 4];
+        for (slot, t) in counts
+            .iter_mut()
+            .zip([tag::COUNT_IN, tag::COUNT_OUT, tag::COUNT_PASS, tag::COUNT_KEEP])
+        {
+            *slot = self.number::<u32>(t)?;
+        }
         let is_counter = matches!(target, Some(target::CUSTOMER_COUNTER | target::CUSTOMER_COUNTER_BASIC))
             || counts.iter().any(Option::is_some);
         if self.section == Section::META && is_counter {
-            return Metadata::CustomerCount {
+            return Ok(Metadata::CustomerCount {
                 target: target.unwrap_or(target::CUSTOMER_COUNTER),
                 device_id,
                 channel,
@@ -322,14 +354,14 @@ impl Record {
                 out: counts[1].unwrap_or(0),
                 pass: counts[2].unwrap_or(0),
                 keep: counts[3],
-            };
+            });
         }
         let attributes = self
             .fields
             .iter()
             .filter_map(|f| attribute_name(f.tag).map(|name| (name, attribute_value(f.tag, &f.value))))
             .collect();
-        Metadata::Event {
+        Ok(Metadata::Event {
             section: self.section,
             target,
             device_id,
@@ -338,7 +370,7 @@ impl Record {
             attributes,
             snapshot: self.field(tag::SNAPSHOT).map(<[u8]>::to_vec),
             object_picture: self.field(tag::OBJ_PIC).map(<[u8]>::to_vec),
-        }
+        })
     }
 }
 
@@ -385,7 +417,7 @@ mod tests {
         assert_eq!(records.len(), 1);
         assert_eq!(records[0].section, Section::META);
         assert_eq!(records[0].fields.len(), 9);
-        match records[0].interpret() {
+        match records[0].interpret().unwrap() {
             Metadata::CustomerCount {
                 target,
                 device_id,
@@ -429,7 +461,7 @@ mod tests {
         };
         let bytes = encode(&[face, ocr]);
         let decoded = decode(&bytes).unwrap();
-        match decoded[0].interpret() {
+        match decoded[0].interpret().unwrap() {
             Metadata::Event {
                 target,
                 attributes,
@@ -444,7 +476,7 @@ mod tests {
             }
             other => panic!("{other:?}"),
         }
-        match decoded[1].interpret() {
+        match decoded[1].interpret().unwrap() {
             Metadata::Event { attributes, .. } => {
                 assert!(attributes.contains(&("ocrText", Value::Text("京J66666".into()))));
                 assert!(attributes.contains(&("ocrConfidence", Value::Int(9512))));
@@ -471,13 +503,51 @@ mod tests {
     }
 
     #[test]
-    fn unknown_sections_are_kept_and_read_as_events() {
-        let bytes = encode(&[Record {
-            section: Section(*b"XYZW"),
-            fields: vec![field(0x77, b"abc")],
-        }]);
+    fn unknown_sections_are_kept_but_not_read() {
+        let bytes = encode(&[
+            Record {
+                section: Section(*b"XYZW"),
+                fields: vec![field(tag::TARGET, &5u32.to_be_bytes()), field(0x77, b"abc")],
+            },
+            Record {
+                section: Section::AREA,
+                fields: vec![field(0x77, b"abc")],
+            },
+        ]);
         let r = decode(&bytes).unwrap();
-        assert!(matches!(r[0].interpret(), Metadata::Event { ref attributes, .. } if attributes.is_empty()));
+        assert_eq!(r[0].fields.len(), 2, "kept as sent");
+        assert_eq!(
+            r[0].interpret(),
+            Ok(Metadata::Other {
+                section: Section(*b"XYZW")
+            })
+        );
+        assert!(matches!(r[1].interpret(), Ok(Metadata::Event { ref attributes, .. }) if attributes.is_empty()));
+    }
+
+    #[test]
+    fn unreadable_numbers_are_errors_not_zeros() {
+        let counter = |extra: Field| Record {
+            section: Section::META,
+            fields: vec![field(tag::TARGET, &5u32.to_be_bytes()), extra],
+        };
+        let cases = [
+            (field(tag::COUNT_IN, &[0, 0, 7]), Some(tag::COUNT_IN)),
+            (field(tag::PTS, &[1, 2, 3]), Some(tag::PTS)),
+            (field(tag::PTS, &u64::MAX.to_be_bytes()), Some(tag::PTS)),
+            (field(tag::COUNT_OUT, &u64::MAX.to_be_bytes()), Some(tag::COUNT_OUT)),
+            (field(tag::CHANNEL_ID, &[]), Some(tag::CHANNEL_ID)),
+            (field(tag::COUNT_PASS, &[9]), None),
+            (field(tag::OBJ_NAME, &[1, 2, 3]), None),
+        ];
+        for (extra, bad_tag) in cases {
+            let what = format!("{extra:?}");
+            match (counter(extra).interpret(), bad_tag) {
+                (Err(e), Some(t)) => assert_eq!(e.tag, t, "{what}"),
+                (Ok(_), None) => {}
+                (other, _) => panic!("{what}: {other:?}"),
+            }
+        }
     }
 
     fn records_strategy() -> impl Strategy<Value = Vec<Record>> {

@@ -7,6 +7,7 @@ mod devices;
 mod footfall;
 mod graphql;
 mod http;
+mod ipc;
 mod live;
 mod people_counter;
 mod roles;

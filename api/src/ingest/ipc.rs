@@ -785,8 +785,11 @@ const MAX_RECORDS: usize = 5_000;
 /// one. An implausible clock refuses counts (they would land on the wrong
 /// day) but not events.
 fn pts_time(local_ms: Option<i64>, route: &Route, now: DateTime<Utc>) -> (i64, Option<String>, bool) {
-    let Some(local) = local_ms.and_then(wall_clock_from_millis) else {
+    let Some(ms) = local_ms else {
         return (now.timestamp_millis(), None, true);
+    };
+    let Some(local) = wall_clock_from_millis(ms) else {
+        return (now.timestamp_millis(), Some(ms.to_string()), false);
     };
     let seconds = to_unix(route.timezone, local, now.timestamp());
     let at_ms = seconds * 1000 + i64::from(local.and_utc().timestamp_subsec_millis());
@@ -814,7 +817,8 @@ fn decode_tlv(records: &[Record], route: &Route, now: DateTime<Utc>) -> Result<D
     let mut decoded = Decoded::default();
     let mut latest_keep: Option<(i64, u32)> = None;
     for (i, record) in records.iter().enumerate() {
-        match record.interpret() {
+        match record.interpret().map_err(|e| format!("record {i}: {e}"))? {
+            Metadata::Other { .. } => {}
             Metadata::CustomerCount {
                 local_ms,
                 r#in,
