@@ -249,8 +249,13 @@ fn uint(value: &[u8]) -> Option<u64> {
     }
 }
 
+/// A text field: trailing NUL padding dropped, any other NUL replaced
+/// (no database text type stores it).
 fn text(value: &[u8]) -> String {
-    String::from_utf8_lossy(value).trim_end_matches('\0').trim().to_string()
+    String::from_utf8_lossy(value)
+        .trim_end_matches('\0')
+        .trim()
+        .replace('\0', "\u{fffd}")
 }
 
 /// The name of an inner tag the platform keeps as an event attribute.

@@ -377,7 +377,7 @@ async fn keep_raw(txn: &DatabaseTransaction, job: &Job, outcome: i16, message: O
             job.raw.endpoint.into(),
             job.received_at.timestamp().into(),
             outcome.into(),
-            message.map(str::to_owned).into(),
+            message.map(|m| m.replace('\0', "\u{fffd}")).into(),
             truncated.into(),
             body.into(),
         ])
@@ -393,15 +393,14 @@ async fn keep_raw(txn: &DatabaseTransaction, job: &Job, outcome: i16, message: O
 }
 
 /// The body, cut at `RAW_BODY_LIMIT` on a character boundary.
+/// The body as kept: at most [`RAW_BODY_LIMIT`] bytes, NUL characters
+/// (which no database text type stores) replaced with U+FFFD.
 fn cap(body: &str) -> (String, bool) {
-    if body.len() <= RAW_BODY_LIMIT {
-        return (body.to_string(), false);
-    }
-    let mut end = RAW_BODY_LIMIT;
+    let mut end = body.len().min(RAW_BODY_LIMIT);
     while !body.is_char_boundary(end) {
         end -= 1;
     }
-    (body[..end].to_string(), true)
+    (body[..end].replace('\0', "\u{fffd}"), end < body.len())
 }
 
 async fn insert_events(txn: &DatabaseTransaction, owner: Owner, report: &CountReport, received_at: i64) -> Result<()> {

@@ -1033,3 +1033,43 @@ async fn real_digest_clients_sign_in() {
     .unwrap();
     assert_eq!(out, "401");
 }
+
+#[tokio::test]
+async fn nul_characters_from_a_camera_are_stored_not_fatal() {
+    let app = spawn_app().await;
+    let tenant = app.signup("Acme").await;
+    let (_, device, mut camera) = site_with_camera(&app, &tenant).await;
+    let sn = camera.sn.clone();
+
+    // JSON `\u0000` in values and keys, and raw NUL bytes in a refused body.
+    let body = json!({"method": "alarm_report", "param": {
+        "alarm_type": "ebike\u{0}", "alarm_msg": "in\u{0}lift", "time": wall_clock(now()),
+        "extends": BASE64.encode(json!({"plate\u{0}": "A\u{0}1"}).to_string())}});
+    let a = app
+        .camera_report(&mut camera, "/v1/uns/reviceMonitorPointRecord/alarm_report", &body)
+        .await;
+    assert_eq!(a.body["error"]["errorcode"], 0, "{}", a.text);
+    let ocr = tlv::record(
+        b"META",
+        &[
+            tlv::field(0x1, &15u32.to_be_bytes()),
+            tlv::field(0x3, sn.as_bytes()),
+            tlv::field(0xa0004, b"AB\0CD\0\0"),
+        ],
+    );
+    let a = send_tlv(&app, &mut camera, ocr).await;
+    assert_eq!(a.body["error"]["errorcode"], 0, "{}", a.text);
+    let a = app
+        .camera_send(&mut camera, Method::POST, "/v1/device/event_report", b"{\0}".to_vec())
+        .await;
+    assert_eq!(a.body["error"]["errorcode"], -1, "{}", a.text);
+
+    let stored = events(&app, &tenant.token, &device, "").await;
+    assert_eq!(stored.len(), 2, "{stored:?}");
+    let alarm = stored.iter().find(|e| e["source"] == "alarm").unwrap();
+    assert_eq!(alarm["kind"], "ebike\u{fffd}");
+    assert_eq!(alarm["name"], "in\u{fffd}lift");
+    assert_eq!(alarm["attributes"]["extends"]["plate\u{fffd}"], "A\u{fffd}1");
+    let ocr = stored.iter().find(|e| e["kind"] == "ocr").unwrap();
+    assert_eq!(ocr["name"], "AB\u{fffd}CD");
+}

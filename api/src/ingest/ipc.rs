@@ -496,7 +496,10 @@ fn extension(p: &Fields, names: &[&str], attributes: &mut Map<String, Value>) {
         .and_then(|bytes| serde_json::from_slice::<Value>(&bytes).ok())
         .or_else(|| serde_json::from_str::<Value>(&text).ok().filter(Value::is_object));
     match parsed {
-        Some(value) => attributes.insert("extends".into(), value),
+        Some(mut value) => {
+            super::lenient::scrub(&mut value);
+            attributes.insert("extends".into(), value)
+        }
         None => attributes.insert("extendsRaw".into(), Value::String(text.chars().take(4096).collect())),
     };
 }

@@ -33,12 +33,37 @@ pub fn parse_body(body: &[u8]) -> Result<Fields, String> {
     }
 }
 
+/// Replaces NUL characters (JSON `\u0000`) in every string and key of
+/// `value` with U+FFFD: no database text type stores NUL, and a device must
+/// not be able to turn its report into a storage error.
+pub fn scrub(value: &mut Value) {
+    match value {
+        Value::String(s) if s.contains('\0') => *s = s.replace('\0', "\u{fffd}"),
+        Value::Array(items) => items.iter_mut().for_each(scrub),
+        Value::Object(map) => {
+            if map.keys().any(|k| k.contains('\0')) {
+                *map = std::mem::take(map)
+                    .into_iter()
+                    .map(|(k, v)| (k.replace('\0', "\u{fffd}"), v))
+                    .collect();
+            }
+            map.values_mut().for_each(scrub);
+        }
+        _ => {}
+    }
+}
+
 impl Fields {
+    /// A device's fields, NUL characters replaced (see [`scrub`]).
     pub fn from_map(map: Map<String, Value>) -> Fields {
         Fields {
             by_key: map
                 .into_iter()
-                .map(|(k, v)| (k.trim().to_ascii_lowercase(), (k.trim().to_string(), v)))
+                .map(|(k, mut v)| {
+                    scrub(&mut v);
+                    let k = k.trim().replace('\0', "\u{fffd}");
+                    (k.to_ascii_lowercase(), (k, v))
+                })
                 .collect(),
         }
     }
