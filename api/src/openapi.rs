@@ -31,6 +31,7 @@ use crate::{health, ingest, rest};
         (name = "camera events", description = "What IPC cameras reported: alarms, events, snapshots, faces and text, sensor readings"),
         (name = "device: people counter", description = "Called by 3D people counters (host and port configured on the device; paths fixed)"),
         (name = "device: IPC camera", description = "Called by IPC cameras (one base address configured on the camera; HTTP Digest with the credentials set on the device)"),
+        (name = "device: edge box", description = "Called by edge analytics boxes (vehicle leave and other skill pushes), bound as devices with protocol `edge_box` by their deviceInfo.uuid"),
         (name = "graphql", description = "The GraphQL API; its schema is in schema.graphql"),
         (name = "ops", description = "Health checks"),
     )

@@ -153,7 +153,52 @@ pub struct SensorSample {
     pub at_ms: i64,
 }
 
-/// Everything one camera request reported, written together.
+/// Which way counted vehicles went.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum VehicleDirection {
+    /// Entered the watched area.
+    In,
+    /// Left it (an edge box's "vehicle leave").
+    Out,
+    /// Passed a lane (an analysis server's vehicle flow).
+    Pass,
+}
+
+impl VehicleDirection {
+    pub const ALL: [VehicleDirection; 3] = [VehicleDirection::In, VehicleDirection::Out, VehicleDirection::Pass];
+
+    pub const fn as_str(self) -> &'static str {
+        match self {
+            VehicleDirection::In => "in",
+            VehicleDirection::Out => "out",
+            VehicleDirection::Pass => "pass",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<VehicleDirection> {
+        let s = s.trim().to_ascii_lowercase();
+        VehicleDirection::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+}
+
+/// Vehicles counted at one instant, kept apart from people.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VehicleCount {
+    pub direction: VehicleDirection,
+    pub count: u64,
+    /// Unix milliseconds.
+    pub at_ms: i64,
+    pub lane: Option<i32>,
+    /// The sender's vehicle type code.
+    pub vehicle_type: Option<i32>,
+    pub plate: Option<String>,
+    /// What makes a retransmission the same count (a message id, or the
+    /// report's content).
+    pub dedupe: String,
+}
+
+/// Everything one camera request reported, written together. Integrations
+/// (analysis servers, edge boxes) report in the same shape.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct CameraReport {
     /// People counts (TLV customer counters), as live readings.
@@ -162,6 +207,7 @@ pub struct CameraReport {
     pub occupancy: Option<StayReport>,
     pub events: Vec<CameraEvent>,
     pub sensors: Vec<SensorSample>,
+    pub vehicles: Vec<VehicleCount>,
 }
 
 /// People counted by a camera's analytics (TLV customer counter).
@@ -194,6 +240,15 @@ pub fn counter_reading(mode: DataMode, sample: CounterSample, day_start: i64, at
 mod tests {
     use super::*;
     use crate::counting::increment;
+
+    #[test]
+    fn vehicle_directions_round_trip() {
+        for d in VehicleDirection::ALL {
+            assert_eq!(VehicleDirection::parse(d.as_str()), Some(d));
+        }
+        assert_eq!(VehicleDirection::parse(" OUT"), Some(VehicleDirection::Out));
+        assert_eq!(VehicleDirection::parse("left"), None);
+    }
 
     #[test]
     fn sources_round_trip() {

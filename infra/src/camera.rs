@@ -1,7 +1,7 @@
 //! What IPC cameras reported, read back for their tenant: events (newest
 //! first, with cursors and filters), sensor readings, alarm counts.
 
-use footfall_domain::camera::{EventSource, SensorKind};
+use footfall_domain::camera::{EventSource, SensorKind, VehicleDirection};
 use footfall_domain::{DeviceId, Entity, Error, Result, SiteId, TenantId};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, QueryResult};
@@ -199,6 +199,44 @@ impl Camera<'_> {
                 let bucket: i64 = r.try_get("", "bucket").map_err(from_db)?;
                 let n: i64 = r.try_get("", "n").map_err(from_db)?;
                 Ok((bucket * (QUARTER_HOUR_MS / 1000), u64::try_from(n).unwrap_or_default()))
+            })
+            .collect()
+    }
+
+    /// Vehicles counted per 15-minute UTC bucket (its start, Unix seconds)
+    /// and direction, oldest first.
+    pub async fn vehicles_per_quarter_hour(
+        &self,
+        tenant: TenantId,
+        scope: EventScope,
+        from_ms: i64,
+        to_ms: i64,
+    ) -> Result<Vec<(i64, VehicleDirection, u64)>> {
+        let bucket = Expr::col("at_ms").div(QUARTER_HOUR_MS);
+        let mut q = Query::select();
+        q.expr_as(bucket, Alias::new("bucket"))
+            .column("direction")
+            // SUM of BIGINT is NUMERIC on Postgres; cast back for both engines.
+            .expr_as(Expr::cust("CAST(SUM(\"count\") AS BIGINT)"), Alias::new("n"))
+            .from("vehicle_counts");
+        scoped(&mut q, tenant, scope);
+        within(&mut q, Some(from_ms), Some(to_ms));
+        q.group_by_col(Alias::new("bucket"))
+            .group_by_col("direction")
+            .order_by(Alias::new("bucket"), Order::Asc);
+        let rows = self.db.conn().query_all(&q).await.map_err(from_db)?;
+        rows.iter()
+            .map(|r| {
+                let bucket: i64 = r.try_get("", "bucket").map_err(from_db)?;
+                let direction: String = r.try_get("", "direction").map_err(from_db)?;
+                let direction =
+                    VehicleDirection::parse(&direction).ok_or_else(|| corrupt("vehicle direction", direction))?;
+                let n: i64 = r.try_get("", "n").map_err(from_db)?;
+                Ok((
+                    bucket * (QUARTER_HOUR_MS / 1000),
+                    direction,
+                    u64::try_from(n).unwrap_or_default(),
+                ))
             })
             .collect()
     }

@@ -16,7 +16,7 @@ use std::cmp::{max, min};
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
-use footfall_domain::camera::{CameraEvent, CameraReport, SensorSample};
+use footfall_domain::camera::{CameraEvent, CameraReport, SensorSample, VehicleCount};
 use footfall_domain::counting::Kind;
 use footfall_domain::ingest::{CountReport, StayReport};
 use footfall_domain::{Error, Result};
@@ -238,6 +238,7 @@ async fn write_job(txn: &DatabaseTransaction, job: &Job, deltas: &mut RollupDelt
             }
             written.add(insert_camera_events(txn, owner, &report.events, received_at).await?);
             written.add(insert_sensor_samples(txn, owner, &report.sensors, received_at).await?);
+            written.add(insert_vehicle_counts(txn, owner, &report.vehicles, received_at).await?);
         }
     }
     Ok(Outcome::Recorded {
@@ -500,6 +501,50 @@ async fn insert_camera_events(
         stored += txn.execute(&stmt).await.map_err(from_db)?.rows_affected();
     }
     Ok(Written::rows(stored, events.len()))
+}
+
+async fn insert_vehicle_counts(
+    txn: &DatabaseTransaction,
+    owner: Owner,
+    counts: &[VehicleCount],
+    received_at: i64,
+) -> Result<Written> {
+    let mut stored = 0;
+    for chunk in counts.chunks(EVENTS_PER_STATEMENT) {
+        let mut stmt = Query::insert();
+        stmt.into_table("vehicle_counts").columns([
+            "tenant_id",
+            "site_id",
+            "device_id",
+            "direction",
+            "count",
+            "lane",
+            "vehicle_type",
+            "plate",
+            "at_ms",
+            "received_at",
+            "dedupe",
+        ]);
+        for v in chunk {
+            stmt.values([
+                owner.tenant.as_uuid().into(),
+                owner.site.as_uuid().into(),
+                owner.device.as_uuid().into(),
+                v.direction.as_str().into(),
+                i64::try_from(v.count).unwrap_or(i64::MAX).into(),
+                v.lane.into(),
+                v.vehicle_type.into(),
+                v.plate.clone().into(),
+                v.at_ms.into(),
+                received_at.into(),
+                v.dedupe.clone().into(),
+            ])
+            .map_err(|e| corrupt("vehicle count statement", e))?;
+        }
+        stmt.on_conflict(OnConflict::columns(["device_id", "dedupe"]).do_nothing().to_owned());
+        stored += txn.execute(&stmt).await.map_err(from_db)?.rows_affected();
+    }
+    Ok(Written::rows(stored, counts.len()))
 }
 
 async fn insert_sensor_samples(

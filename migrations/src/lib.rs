@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261121_000001_accounts_sites_devices;
 mod m20261121_000002_people_counting;
 mod m20261121_000003_ipc_cameras;
+mod m20261121_000004_integrations;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000001_accounts_sites_devices::Migration),
             Box::new(m20261121_000002_people_counting::Migration),
             Box::new(m20261121_000003_ipc_cameras::Migration),
+            Box::new(m20261121_000004_integrations::Migration),
         ]
     }
 }

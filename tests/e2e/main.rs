@@ -4,6 +4,7 @@
 
 mod accounts;
 mod devices;
+mod edge_box;
 mod footfall;
 mod graphql;
 mod http;

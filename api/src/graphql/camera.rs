@@ -278,6 +278,42 @@ pub(super) async fn alarm_counts(
     Ok(days.iter().map(AlarmDay::from).collect())
 }
 
+/// Vehicles counted in one bucket of a site's timezone.
+#[derive(SimpleObject)]
+pub struct VehicleBucket {
+    pub start: DateTime<FixedOffset>,
+    pub end: DateTime<FixedOffset>,
+    /// Vehicles that entered.
+    pub r#in: u64,
+    /// Vehicles that left (edge box "vehicle leave").
+    pub out: u64,
+    /// Vehicles that passed a lane (analysis servers' vehicle flow).
+    pub pass: u64,
+}
+
+pub(super) async fn vehicle_counts(
+    ctx: &Context<'_>,
+    site: &str,
+    device: Option<&str>,
+    granularity: footfall_domain::buckets::Granularity,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> async_graphql::Result<Vec<VehicleBucket>> {
+    let buckets = camera::vehicle_counts(state(ctx), caller(ctx)?, site, device, granularity, from, to)
+        .await
+        .gql()?;
+    Ok(buckets
+        .iter()
+        .map(|b| VehicleBucket {
+            start: b.start,
+            end: b.end,
+            r#in: b.r#in,
+            out: b.out,
+            pass: b.pass,
+        })
+        .collect())
+}
+
 pub(super) async fn event(ctx: &Context<'_>, id: &str) -> async_graphql::Result<Option<CameraEvent>> {
     let event = super::error::optional(camera::event(state(ctx), caller(ctx)?, id).await)?;
     Ok(event.as_ref().map(CameraEvent::from))

@@ -186,6 +186,26 @@ impl Site {
     ) -> async_graphql::Result<CameraEventConnection> {
         camera::events(ctx, EventScope::Site(self.0.id), filter, first, after).await
     }
+    /// Vehicles counted at the site (edge boxes, analysis servers), kept
+    /// apart from people, per bucket of the site's timezone over `[from, to)`.
+    async fn vehicle_counts(
+        &self,
+        ctx: &Context<'_>,
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        granularity: Granularity,
+        device_id: Option<ID>,
+    ) -> async_graphql::Result<Vec<camera::VehicleBucket>> {
+        camera::vehicle_counts(
+            ctx,
+            &self.0.id.to_string(),
+            device_id.as_ref().map(|d| d.as_str()),
+            granularity.into(),
+            from,
+            to,
+        )
+        .await
+    }
     /// Alarms and analytics events of the site's cameras per local day over
     /// `[from, to)` (snapped to local days), days without any included.
     async fn alarm_counts(

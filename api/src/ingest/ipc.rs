@@ -9,8 +9,6 @@
 //! 2000, or a day ahead) does not lose an event: it is stamped with the
 //! receive time and keeps what the camera said in `localTime`.
 
-use std::collections::HashMap;
-
 use axum::Json;
 use axum::body::Bytes;
 use axum::extract::State;
@@ -18,8 +16,6 @@ use axum::extract::rejection::BytesRejection;
 use axum::http::{HeaderMap, Method, Uri};
 use axum::response::{IntoResponse, Response};
 use base64::Engine;
-use base64::alphabet;
-use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use chrono::{DateTime, Utc};
 use footfall_domain::camera::{
     CameraEvent, CameraReport, CounterSample, EventSource, SensorKind, SensorSample, counter_reading,
@@ -35,6 +31,7 @@ use serde_json::{Map, Value, json};
 #[allow(unused_imports)]
 use super::docs::{IpcAnswer, IpcKeepalive, IpcKeepaliveAnswer, IpcReport};
 use super::lenient::{Fields, as_int};
+use super::report::{Body, Decoded, IMAGE_KEYS, Image, decode_base64, json_body, store_images, strip_images};
 use super::{digest, read_body};
 use crate::services::ingest::{self, IngestError};
 use crate::state::AppState;
@@ -94,33 +91,6 @@ impl Report {
             Report::Snapshot => "ipc/snap_report",
         }
     }
-}
-
-/// A JSON body's fields and those of its `param` object (where the cameras
-/// put everything but the method).
-struct Body {
-    top: Fields,
-    param: Fields,
-    raw: Value,
-}
-
-fn json_body(bytes: &[u8]) -> Result<Body, String> {
-    let text = std::str::from_utf8(bytes).map_err(|_| "body is not UTF-8 text".to_string())?;
-    let text = text.trim_start_matches('\u{feff}').trim();
-    if text.is_empty() {
-        return Err("empty body".into());
-    }
-    let raw: Value = serde_json::from_str(text).map_err(|e| format!("body is not valid JSON: {e}"))?;
-    let Value::Object(map) = &raw else {
-        return Err("body is JSON but not an object".into());
-    };
-    let top = Fields::from_map(map.clone());
-    let param = match top.get("param") {
-        Some(Value::Object(p)) => Fields::from_map(p.clone()),
-        Some(_) => return Err("param is not an object".into()),
-        None => top.clone(),
-    };
-    Ok(Body { top, param, raw })
 }
 
 /// The device id a body names, used when `User-Identify` is absent.
@@ -272,20 +242,6 @@ report_route!(
     "A snapshot pushed by an IPC camera: an event with its image."
 );
 
-/// What a body decodes to before its images are stored.
-#[derive(Debug, Default)]
-struct Decoded {
-    report: CameraReport,
-    /// Images by event index: the main image, and a target cut-out.
-    images: Vec<(usize, Image)>,
-}
-
-#[derive(Debug)]
-enum Image {
-    Main(Vec<u8>),
-    Cutout(Vec<u8>),
-}
-
 /// The parsed body of any report.
 enum Parsed {
     Json(Body),
@@ -344,29 +300,8 @@ async fn report(
             };
         }
     };
-    let mut keys = HashMap::new();
-    for (index, image) in decoded.images.drain(..) {
-        let (bytes, cutout) = match &image {
-            Image::Main(b) => (b, false),
-            Image::Cutout(b) => (b, true),
-        };
-        let key = match state.blobs.put(route.device.tenant, bytes).await {
-            Ok(key) => key,
-            Err(e) => {
-                crate::error::log_failure(&e);
-                return failure(name, &IngestError::Unavailable, &sn);
-            }
-        };
-        if let Some(event) = decoded.report.events.get_mut(index) {
-            if cutout {
-                event
-                    .attributes
-                    .insert("cutoutImageKey".into(), Value::String(key.clone()));
-            } else {
-                event.image_key = Some(key.clone());
-            }
-        }
-        keys.insert(index, key);
+    if let Err(e) = store_images(&state, route.device.tenant, &mut decoded).await {
+        return failure(name, &e, &sn);
     }
     for event in &mut decoded.report.events {
         if event.dedupe.is_empty() {
@@ -399,7 +334,7 @@ fn stripped(parsed: &Parsed, report: &CameraReport) -> String {
     match parsed {
         Parsed::Json(body) => {
             let mut raw = body.raw.clone();
-            strip_images(&mut raw, &images);
+            strip_images(&mut raw, &images, IMAGE_KEYS);
             raw.to_string()
         }
         Parsed::Tlv(records) => {
@@ -426,49 +361,6 @@ fn stripped(parsed: &Parsed, report: &CameraReport) -> String {
             )
         }
     }
-}
-
-fn strip_images(value: &mut Value, keys: &[&str]) {
-    match value {
-        Value::Object(map) => {
-            for (k, v) in map.iter_mut() {
-                let lower = k.to_ascii_lowercase();
-                if (lower == "jpeg_base64" || lower == "jpegbase64")
-                    && let Value::String(s) = v
-                    && s.len() > 64
-                {
-                    *v = Value::String(format!(
-                        "[image of {} base64 characters in the blob store{}]",
-                        s.len(),
-                        keys.first().map(|k| format!(": {k}")).unwrap_or_default()
-                    ));
-                } else {
-                    strip_images(v, keys);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(|v| strip_images(v, keys)),
-        _ => {}
-    }
-}
-
-/// Base64 as cameras write it: padded or not, maybe a `data:` URL, maybe
-/// wrapped over lines.
-fn decode_base64(s: &str) -> Option<Vec<u8>> {
-    const LENIENT: GeneralPurpose = GeneralPurpose::new(
-        &alphabet::STANDARD,
-        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent),
-    );
-    let s = s.trim();
-    let s = match s.strip_prefix("data:") {
-        Some(rest) => rest.split_once(',').map_or(rest, |(_, data)| data),
-        None => s,
-    };
-    let compact: String = s.chars().filter(|c| !c.is_whitespace()).collect();
-    if compact.is_empty() {
-        return None;
-    }
-    LENIENT.decode(compact).ok().filter(|b| !b.is_empty())
 }
 
 /// The image in one of `names`, if sent; an undecodable one is noted in the
@@ -954,7 +846,7 @@ mod tests {
     #[test]
     fn images_are_stripped_from_kept_bodies() {
         let mut v = json!({"param": {"jpeg_base64": "A".repeat(100), "alarm_type": "x"}});
-        strip_images(&mut v, &["t/ab/cd.jpg"]);
+        strip_images(&mut v, &["t/ab/cd.jpg"], IMAGE_KEYS);
         let kept = v["param"]["jpeg_base64"].as_str().unwrap();
         assert!(
             kept.contains("100 base64 characters") && kept.contains("t/ab/cd.jpg"),

@@ -5,9 +5,11 @@
 
 mod digest;
 mod docs;
+pub mod edge_box;
 pub mod ipc;
 mod lenient;
 pub mod people_counter;
+mod report;
 
 use axum::body::Bytes;
 use axum::extract::DefaultBodyLimit;
@@ -49,6 +51,11 @@ pub fn router() -> OpenApiRouter<AppState> {
                 .routes(routes!(ipc::temperature_report))
                 .routes(routes!(ipc::snapshot_report))
                 .layer(CatchPanicLayer::custom(ipc::panic_answer)),
+        )
+        .merge(
+            OpenApiRouter::new()
+                .routes(routes!(edge_box::data_report))
+                .layer(CatchPanicLayer::custom(edge_box::panic_answer)),
         )
         .layer(DefaultBodyLimit::max(DEVICE_BODY_LIMIT))
 }

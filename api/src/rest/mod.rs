@@ -50,7 +50,8 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(camera::camera_event_image))
         .routes(routes!(camera::sensor_readings))
         .routes(routes!(camera::latest_temperatures))
-        .routes(routes!(camera::alarm_counts));
+        .routes(routes!(camera::alarm_counts))
+        .routes(routes!(camera::vehicle_counts));
     OpenApiRouter::new()
         .nest("/api/v1", v1)
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))

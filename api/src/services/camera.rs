@@ -3,7 +3,7 @@
 
 use chrono::{DateTime, FixedOffset, Utc};
 use footfall_domain::buckets::{Granularity, buckets};
-use footfall_domain::camera::{EventSource, SensorKind};
+use footfall_domain::camera::{EventSource, SensorKind, VehicleDirection};
 use footfall_domain::{DeviceId, Entity, Error, Principal, Result, SiteId};
 use footfall_infra::blobs::MediaType;
 use footfall_infra::camera::{EventFilter, SampleFilter, StoredCameraEvent, StoredSample};
@@ -205,18 +205,24 @@ pub struct DayCount {
     pub alarms: u64,
 }
 
-/// Alarm and analytics events per local day of the site (optionally of one
-/// of its devices) over `[from, to)`, days with none included.
-pub async fn alarm_counts(
+/// Vehicles counted in one bucket of the site's timezone.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VehicleBucket {
+    pub start: DateTime<FixedOffset>,
+    pub end: DateTime<FixedOffset>,
+    pub r#in: u64,
+    pub out: u64,
+    pub pass: u64,
+}
+
+/// The site (or one of its devices) to count for.
+async fn count_scope(
     state: &AppState,
     who: &Principal,
     site: &str,
     device: Option<&str>,
-    from: DateTime<Utc>,
-    to: DateTime<Utc>,
-) -> Result<Vec<DayCount>> {
+) -> Result<(footfall_domain::Site, EventScope)> {
     let site = state.db.sites().get(who.tenant, SiteId::parse(site)?).await?;
-    let days = buckets(site.timezone, Granularity::Day, from, to)?;
     let scope = match device {
         Some(id) => {
             let device = state.db.devices().get(who.tenant, DeviceId::parse(id)?).await?;
@@ -227,6 +233,70 @@ pub async fn alarm_counts(
         }
         None => EventScope::Site(site.id),
     };
+    Ok((site, scope))
+}
+
+/// Vehicles counted (edge boxes, analysis servers) per bucket of the site's
+/// timezone, empty buckets included, as footfall is for people.
+pub async fn vehicle_counts(
+    state: &AppState,
+    who: &Principal,
+    site: &str,
+    device: Option<&str>,
+    granularity: Granularity,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<VehicleBucket>> {
+    let (site, scope) = count_scope(state, who, site, device).await?;
+    let spans = buckets(site.timezone, granularity, from, to)?;
+    let (Some(first), Some(last)) = (spans.first(), spans.last()) else {
+        return Ok(Vec::new());
+    };
+    let quarters = state
+        .db
+        .camera()
+        .vehicles_per_quarter_hour(who.tenant, scope, first.start_unix() * 1000, last.end_unix() * 1000)
+        .await?;
+    let mut out: Vec<VehicleBucket> = spans
+        .iter()
+        .map(|b| VehicleBucket {
+            start: b.start,
+            end: b.end,
+            r#in: 0,
+            out: 0,
+            pass: 0,
+        })
+        .collect();
+    let mut i = 0;
+    for (quarter, direction, n) in quarters {
+        while i < out.len() && out[i].end.timestamp() <= quarter {
+            i += 1;
+        }
+        if let Some(b) = out.get_mut(i)
+            && b.start.timestamp() <= quarter
+        {
+            match direction {
+                VehicleDirection::In => b.r#in += n,
+                VehicleDirection::Out => b.out += n,
+                VehicleDirection::Pass => b.pass += n,
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Alarm and analytics events per local day of the site (optionally of one
+/// of its devices) over `[from, to)`, days with none included.
+pub async fn alarm_counts(
+    state: &AppState,
+    who: &Principal,
+    site: &str,
+    device: Option<&str>,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Result<Vec<DayCount>> {
+    let (site, scope) = count_scope(state, who, site, device).await?;
+    let days = buckets(site.timezone, Granularity::Day, from, to)?;
     let (Some(first), Some(last)) = (days.first(), days.last()) else {
         return Ok(Vec::new());
     };
