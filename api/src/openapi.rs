@@ -32,6 +32,8 @@ use crate::{health, ingest, rest};
         (name = "device: people counter", description = "Called by 3D people counters (host and port configured on the device; paths fixed)"),
         (name = "device: IPC camera", description = "Called by IPC cameras (one base address configured on the camera; HTTP Digest with the credentials set on the device)"),
         (name = "device: edge box", description = "Called by edge analytics boxes (vehicle leave and other skill pushes), bound as devices with protocol `edge_box` by their deviceInfo.uuid"),
+        (name = "device: analysis server", description = "Called by video traffic analysis servers on an integration's secret URL (every push type on one URL)"),
+        (name = "integrations", description = "Analysis servers and edge boxes pushing to a secret per-integration URL"),
         (name = "graphql", description = "The GraphQL API; its schema is in schema.graphql"),
         (name = "ops", description = "Health checks"),
     )

@@ -109,6 +109,15 @@ impl CameraEvent {
     }
 }
 
+/// A dedupe key for a record without an id: a hash of its content.
+pub fn content_key(content: &str) -> String {
+    let digest = Sha256::digest(content.as_bytes());
+    format!(
+        "h:{}",
+        digest[..16].iter().map(|b| format!("{b:02x}")).collect::<String>()
+    )
+}
+
 /// What a sensor sample measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SensorKind {
@@ -116,6 +125,9 @@ pub enum SensorKind {
     Temperature,
     /// A modbus register's value.
     Modbus,
+    /// A traffic parameter of a lane (analysis servers): `{lane}/{name}`,
+    /// e.g. `1/queueLength`.
+    Traffic,
 }
 
 impl SensorKind {
@@ -123,6 +135,7 @@ impl SensorKind {
         match self {
             SensorKind::Temperature => "temperature",
             SensorKind::Modbus => "modbus",
+            SensorKind::Traffic => "traffic",
         }
     }
 
@@ -130,6 +143,7 @@ impl SensorKind {
         match s.trim().to_ascii_lowercase().as_str() {
             "temperature" => Some(SensorKind::Temperature),
             "modbus" => Some(SensorKind::Modbus),
+            "traffic" => Some(SensorKind::Traffic),
             _ => None,
         }
     }

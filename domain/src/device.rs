@@ -176,16 +176,25 @@ pub enum Protocol {
     Ipc,
     /// Edge analytics box, identified by its `deviceInfo.uuid`.
     EdgeBox,
+    /// A counting zone of an analysis server (`taskNum` + `regionCode`),
+    /// created by its integration, never bound by hand.
+    AnalysisZone,
 }
 
 impl Protocol {
-    pub const ALL: [Protocol; 3] = [Protocol::PeopleCounter, Protocol::Ipc, Protocol::EdgeBox];
+    pub const ALL: [Protocol; 4] = [
+        Protocol::PeopleCounter,
+        Protocol::Ipc,
+        Protocol::EdgeBox,
+        Protocol::AnalysisZone,
+    ];
 
     pub const fn as_str(self) -> &'static str {
         match self {
             Protocol::PeopleCounter => "people_counter",
             Protocol::Ipc => "ipc",
             Protocol::EdgeBox => "edge_box",
+            Protocol::AnalysisZone => "analysis_zone",
         }
     }
 
@@ -198,7 +207,7 @@ impl Protocol {
             .ok_or_else(|| {
                 Invalid::new(
                     "protocol",
-                    format!("unknown protocol {s:?}; expected one of people_counter, ipc, edge_box"),
+                    format!("unknown protocol {s:?}; expected one of people_counter, ipc, edge_box, analysis_zone"),
                 )
             })
     }

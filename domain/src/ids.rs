@@ -62,6 +62,7 @@ id_type!(UserId, crate::Entity::User);
 id_type!(SiteId, crate::Entity::Site);
 id_type!(DeviceId, crate::Entity::Device);
 id_type!(CommandId, crate::Entity::Command);
+id_type!(IntegrationId, crate::Entity::Integration);
 
 #[cfg(test)]
 mod tests {

@@ -25,6 +25,8 @@ pub fn heartbeat_period(device: &Device) -> TimeDelta {
         }
         // Edge boxes only push on events; five minutes is their status beat.
         Protocol::EdgeBox => TimeDelta::minutes(5),
+        // Analysis servers push people flow every 1 to 120 s.
+        Protocol::AnalysisZone => TimeDelta::minutes(5),
     }
 }
 

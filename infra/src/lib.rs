@@ -13,6 +13,7 @@ pub mod devices;
 pub mod directory;
 pub mod events;
 pub mod footfall;
+pub mod integrations;
 pub mod nonces;
 pub mod password;
 pub mod presence;

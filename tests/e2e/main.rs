@@ -8,6 +8,7 @@ mod edge_box;
 mod footfall;
 mod graphql;
 mod http;
+mod integrations;
 mod ipc;
 mod live;
 mod people_counter;

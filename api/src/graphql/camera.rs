@@ -114,6 +114,8 @@ pub enum SensorKind {
     Temperature,
     /// A modbus register's value.
     Modbus,
+    /// A lane's traffic parameter from an analysis server (`{lane}/{name}`).
+    Traffic,
 }
 
 impl From<DomainKind> for SensorKind {
@@ -121,6 +123,7 @@ impl From<DomainKind> for SensorKind {
         match k {
             DomainKind::Temperature => SensorKind::Temperature,
             DomainKind::Modbus => SensorKind::Modbus,
+            DomainKind::Traffic => SensorKind::Traffic,
         }
     }
 }
@@ -236,6 +239,7 @@ pub(super) async fn samples(
     let kind = kind.map(|k| match k {
         SensorKind::Temperature => DomainKind::Temperature.as_str(),
         SensorKind::Modbus => DomainKind::Modbus.as_str(),
+        SensorKind::Traffic => DomainKind::Traffic.as_str(),
     });
     let page = camera::samples(
         state(ctx),

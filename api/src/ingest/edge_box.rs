@@ -22,6 +22,7 @@ use axum::response::{IntoResponse, Response};
 use chrono::{DateTime, Utc};
 use footfall_domain::camera::{CameraEvent, EventSource, VehicleCount, VehicleDirection};
 use footfall_domain::counting::check_time;
+use footfall_domain::integration::IntegrationKind;
 use footfall_infra::directory::Route;
 use footfall_infra::writer::{RawUpload, Work};
 use serde_json::{Map, Value, json};
@@ -128,6 +129,48 @@ pub async fn data_report(State(state): State<AppState>, body: Result<Bytes, Byte
         Err(e) => return failure(&push.msg_id, &e, Some(&uuid)),
     };
     accept(&state, &route, push).await
+}
+
+/// `POST /ingest/edge/{token}`: an edge-box integration's URL. A box not
+/// yet bound is bound to the integration's site on its first push.
+#[utoipa::path(post, path = "/ingest/edge/{token}", tag = "device: edge box",
+    params(("token" = String, Path, description = "The integration's token (from POST /integrations)")),
+    request_body(content = Object, description = "As for /dataPush/DataReportCB"),
+    responses(
+        (status = 200, description = "`code` 0 once stored; 1 a box bound elsewhere, 2 unreadable (with the reason)", body = Object),
+        (status = 401, description = "`code` 1: unknown or revoked token", body = Object),
+        (status = 503, description = "`code` 3: busy, retry", body = Object),
+    ))]
+pub async fn token_report(
+    State(state): State<AppState>,
+    axum::extract::Path(token): axum::extract::Path<String>,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
+    use crate::services::integrations::{self, TokenRefusal};
+    let integration = match integrations::by_token(&state, &token, IntegrationKind::EdgeBox).await {
+        Ok(i) => i,
+        Err(TokenRefusal::Refused) => {
+            let mut refused = answer(&Value::Null, 1, "unknown or revoked integration token");
+            *refused.status_mut() = StatusCode::UNAUTHORIZED;
+            return refused;
+        }
+        Err(TokenRefusal::Unavailable) => return failure(&Value::Null, &IngestError::Unavailable, None),
+    };
+    let push = match read(body) {
+        Ok(p) => p,
+        Err((msg_id, why)) => return failure(&msg_id, &IngestError::Invalid(why), None),
+    };
+    let Some(uuid) = push.uuid.clone() else {
+        return failure(
+            &push.msg_id,
+            &IngestError::Invalid("message.deviceInfo.uuid (or id) is missing".into()),
+            None,
+        );
+    };
+    match integrations::edge_box(&state, &integration, &uuid, push.device_name.as_deref()).await {
+        Ok(route) => accept(&state, &route, push).await,
+        Err(e) => failure(&push.msg_id, &e, Some(&uuid)),
+    }
 }
 
 /// Decodes, stores and answers a push from a resolved box.

@@ -86,6 +86,11 @@ impl Fields {
         self.by_key.get(name).map(|(_, v)| v).filter(|v| !v.is_null())
     }
 
+    /// Every field, with its key as sent.
+    pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
+        self.by_key.values().map(|(k, v)| (k.as_str(), v))
+    }
+
     pub fn has(&self, name: &str) -> bool {
         self.get(name).is_some()
     }

@@ -3,6 +3,7 @@
 //! encodes the protocol's own answer; device endpoints never answer with the
 //! tenant API's error shape.
 
+pub mod analysis;
 mod digest;
 mod docs;
 pub mod edge_box;
@@ -54,7 +55,14 @@ pub fn router() -> OpenApiRouter<AppState> {
         )
         .merge(
             OpenApiRouter::new()
+                .routes(routes!(analysis::push))
+                .routes(routes!(analysis::push_typed))
+                .layer(CatchPanicLayer::custom(analysis::panic_answer)),
+        )
+        .merge(
+            OpenApiRouter::new()
                 .routes(routes!(edge_box::data_report))
+                .routes(routes!(edge_box::token_report))
                 .layer(CatchPanicLayer::custom(edge_box::panic_answer)),
         )
         .layer(DefaultBodyLimit::max(DEVICE_BODY_LIMIT))

@@ -6,6 +6,7 @@ mod auth;
 mod camera;
 mod devices;
 mod footfall;
+mod integrations;
 mod sites;
 mod users;
 pub mod views;
@@ -51,7 +52,13 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(camera::sensor_readings))
         .routes(routes!(camera::latest_temperatures))
         .routes(routes!(camera::alarm_counts))
-        .routes(routes!(camera::vehicle_counts));
+        .routes(routes!(camera::vehicle_counts))
+        .routes(routes!(
+            integrations::list_integrations,
+            integrations::create_integration
+        ))
+        .routes(routes!(integrations::get_integration, integrations::revoke_integration))
+        .routes(routes!(integrations::rotate_token));
     OpenApiRouter::new()
         .nest("/api/v1", v1)
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))

@@ -38,6 +38,12 @@ pub struct Binding<'a> {
 pub async fn bind(state: &AppState, who: &Principal, binding: Binding<'_>) -> Result<DeviceStatus> {
     who.require_write()?;
     let protocol = Protocol::parse(binding.protocol)?;
+    if protocol == Protocol::AnalysisZone {
+        return Err(Error::invalid(
+            "protocol",
+            "analysis zones are created by their integration (POST /integrations), not bound by hand",
+        ));
+    }
     // A camera bound without credentials is refused until they are set
     // (`set_credentials`).
     let credentials = match (protocol, binding.username, binding.password) {

@@ -7,4 +7,5 @@ pub mod camera;
 pub mod devices;
 pub mod footfall;
 pub mod ingest;
+pub mod integrations;
 pub mod sites;
