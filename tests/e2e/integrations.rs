@@ -535,3 +535,76 @@ async fn edge_boxes_push_to_their_integration_and_are_bound_on_first_push() {
     .await;
     assert_eq!(a.status, StatusCode::UNAUTHORIZED);
 }
+
+#[tokio::test]
+async fn integrations_and_zones_over_graphql() {
+    let app = spawn_app().await;
+    let tenant = app.signup("Metro").await;
+    let site = app.create_site(&tenant.token, "Central station", "Asia/Shanghai").await;
+    let g = app
+        .graphql(
+            Some(&tenant.token),
+            "mutation($s: ID!) { createIntegration(kind: ANALYSIS_SERVER, siteId: $s, name: \"Gate 2\") {
+                token ingestPath integration { id kind active siteId } } }",
+            json!({"s": site}),
+        )
+        .await;
+    let issued = &g.body["data"]["createIntegration"];
+    assert_eq!(issued["integration"]["kind"], "ANALYSIS_SERVER", "{}", g.text);
+    let path = issued["ingestPath"].as_str().unwrap().to_string();
+    let id = issued["integration"]["id"].as_str().unwrap().to_string();
+    assert_eq!(
+        post(&app, &path, &people_flow().to_string()).await.status,
+        StatusCode::OK
+    );
+
+    let g = app
+        .graphql(
+            Some(&tenant.token),
+            "query($s: ID!) { integrations { id tokenHint } site(id: $s) { zones { name protocol } } }",
+            json!({"s": site}),
+        )
+        .await;
+    assert_eq!(g.body["data"]["integrations"][0]["id"], id.as_str(), "{}", g.text);
+    let zones = g.body["data"]["site"]["zones"].as_array().unwrap();
+    assert_eq!(zones.len(), 4, "{}", g.text);
+    assert!(zones.iter().all(|z| z["protocol"] == "analysis_zone"));
+
+    let g = app
+        .graphql(
+            Some(&tenant.token),
+            "mutation($id: ID!) { rotateIntegrationToken(id: $id) { ingestPath } }",
+            json!({"id": id}),
+        )
+        .await;
+    let rotated = g.body["data"]["rotateIntegrationToken"]["ingestPath"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        post(&app, &path, &people_flow().to_string()).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let g = app
+        .graphql(
+            Some(&tenant.token),
+            "mutation($id: ID!) { revokeIntegration(id: $id) { active revokedAt } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(g.body["data"]["revokeIntegration"]["active"], false, "{}", g.text);
+    assert_eq!(
+        post(&app, &rotated, &people_flow().to_string()).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+
+    let other = app.signup("Rival").await;
+    let g = app
+        .graphql(
+            Some(&other.token),
+            "query($id: ID!) { integration(id: $id) { id } }",
+            json!({"id": id}),
+        )
+        .await;
+    assert_eq!(g.body["data"]["integration"], Value::Null, "{}", g.text);
+}

@@ -4,6 +4,7 @@
 
 mod camera;
 mod error;
+mod integrations;
 mod loaders;
 mod mutation;
 mod query;

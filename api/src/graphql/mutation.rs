@@ -102,6 +102,36 @@ impl Mutation {
         Ok(Device(device))
     }
 
+    /// Create an integration: an analysis server or edge boxes pushing to a
+    /// secret URL. The answer carries the token and ingest path, shown once.
+    async fn create_integration(
+        &self,
+        ctx: &Context<'_>,
+        kind: super::integrations::IntegrationKind,
+        site_id: ID,
+        name: Option<String>,
+    ) -> async_graphql::Result<super::integrations::IssuedIntegration> {
+        super::integrations::create(ctx, kind, &site_id, name.as_deref()).await
+    }
+
+    /// Issue a new token for an integration; the old one is refused from now on.
+    async fn rotate_integration_token(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<super::integrations::IssuedIntegration> {
+        super::integrations::rotate(ctx, &id).await
+    }
+
+    /// Revoke an integration: its token is refused from now on.
+    async fn revoke_integration(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<super::integrations::Integration> {
+        super::integrations::revoke(ctx, &id).await
+    }
+
     /// Set the Digest username and password an IPC camera authenticates with.
     async fn set_device_credentials(
         &self,

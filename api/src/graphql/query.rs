@@ -124,4 +124,18 @@ impl Query {
     async fn camera_event(&self, ctx: &Context<'_>, id: ID) -> async_graphql::Result<Option<CameraEvent>> {
         super::camera::event(ctx, &id).await
     }
+
+    /// The tenant's integrations (analysis servers, edge boxes), newest first.
+    async fn integrations(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<super::integrations::Integration>> {
+        super::integrations::list(ctx).await
+    }
+
+    /// One integration; null if absent or another tenant's.
+    async fn integration(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+    ) -> async_graphql::Result<Option<super::integrations::Integration>> {
+        super::integrations::one(ctx, &id).await
+    }
 }

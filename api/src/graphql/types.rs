@@ -159,6 +159,18 @@ impl Site {
         let list = loader.load_one(self.0.id).await.map_err(|e| to_graphql_shared(&e))?;
         Ok(list.unwrap_or_default().into_iter().map(Device).collect())
     }
+    /// The analysis-server zones (`taskNum` + `regionCode`) of the site:
+    /// devices of protocol `analysis_zone`, created by their integration.
+    async fn zones(&self, ctx: &Context<'_>) -> async_graphql::Result<Vec<Device>> {
+        let loader = ctx.data::<DataLoader<SiteDevices>>()?;
+        let list = loader.load_one(self.0.id).await.map_err(|e| to_graphql_shared(&e))?;
+        Ok(list
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|d| d.device.protocol == footfall_domain::Protocol::AnalysisZone)
+            .map(Device)
+            .collect())
+    }
     /// People in the site now: the sum of the devices' latest stay counts, or
     /// in minus out since local midnight for devices without stay data
     /// (`source` says which). Null for a site without devices.
