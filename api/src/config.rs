@@ -101,6 +101,13 @@ pub struct Config {
     /// Several instances must share it.
     #[arg(long, env = "FOOTFALL_BLOB_DIR")]
     pub blob_dir: Option<PathBuf>,
+    /// The address senders reach this server at (`https://footfall.example`),
+    /// used when registering ingest URLs on a tenant's analysis server.
+    #[arg(long, env = "FOOTFALL_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Seconds to wait for a remote server (an analysis server's API).
+    #[arg(long, env = "FOOTFALL_REMOTE_TIMEOUT", default_value_t = 10)]
+    pub remote_timeout_secs: u64,
 
     /// Log format: `text` for people, `json` for log collectors. The level
     /// filter comes from `RUST_LOG` (default `info`).
@@ -132,6 +139,8 @@ impl Config {
             digest_nonce_ttl_secs: 3600,
             digest_algorithm: "MD5".into(),
             blob_dir: None,
+            public_url: None,
+            remote_timeout_secs: 10,
             log_format: LogFormat::Text,
         }
     }

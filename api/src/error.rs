@@ -81,6 +81,14 @@ impl From<Error> for ApiError {
             Error::Conflict(message) => ApiError::new(StatusCode::CONFLICT, "conflict", message),
             Error::NotAllowed(message) => ApiError::new(StatusCode::FORBIDDEN, "forbidden", message),
             Error::Unauthenticated(message) => ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message),
+            Error::Remote {
+                timed_out: true,
+                message,
+            } => ApiError::new(StatusCode::GATEWAY_TIMEOUT, "remote_timeout", message),
+            Error::Remote {
+                timed_out: false,
+                message,
+            } => ApiError::new(StatusCode::BAD_GATEWAY, "remote_error", message),
             Error::RateLimited { retry_after_secs } => ApiError {
                 retry_after_secs: Some(retry_after_secs),
                 ..ApiError::new(

@@ -80,6 +80,10 @@ pub enum Error {
     /// Too many attempts; retry after the given number of seconds.
     #[error("too many requests, retry in {retry_after_secs} s")]
     RateLimited { retry_after_secs: u64 },
+    /// A remote server the tenant pointed the platform at (an analysis
+    /// server's API) failed or refused; the message says how.
+    #[error("{message}")]
+    Remote { timed_out: bool, message: String },
     /// A backing service (database, cache) did not answer; retrying may work.
     #[error("service unavailable")]
     Unavailable(#[source] Source),

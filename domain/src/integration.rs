@@ -65,6 +65,72 @@ impl fmt::Display for IntegrationKind {
     }
 }
 
+/// The kinds of push an analysis server sends to one receiving interface
+/// (its `businessType`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum BusinessType {
+    /// 11: event alarms (`recordType`), and crowd alarms.
+    EventAlarm,
+    /// 21: vehicle snapshots (vehicle flow).
+    VehicleSnapshot,
+    /// 22: traffic parameters.
+    TrafficParameters,
+    /// 41: people flow and density.
+    PeopleFlow,
+    /// 52: task status.
+    TaskStatus,
+}
+
+impl BusinessType {
+    pub const ALL: [BusinessType; 5] = [
+        BusinessType::EventAlarm,
+        BusinessType::VehicleSnapshot,
+        BusinessType::TrafficParameters,
+        BusinessType::PeopleFlow,
+        BusinessType::TaskStatus,
+    ];
+
+    pub const fn code(self) -> i64 {
+        match self {
+            BusinessType::EventAlarm => 11,
+            BusinessType::VehicleSnapshot => 21,
+            BusinessType::TrafficParameters => 22,
+            BusinessType::PeopleFlow => 41,
+            BusinessType::TaskStatus => 52,
+        }
+    }
+
+    pub fn from_code(code: i64) -> Result<BusinessType, Invalid> {
+        BusinessType::ALL.into_iter().find(|b| b.code() == code).ok_or_else(|| {
+            Invalid::new(
+                "businessTypes",
+                format!("unknown business type {code}; expected 11, 21, 22, 41 or 52"),
+            )
+        })
+    }
+
+    /// The server's `triggerCondition`: alarms and task status are sent as
+    /// they happen (2), counts and flows periodically (1), as the document
+    /// advises for anything with images.
+    pub const fn trigger_condition(self) -> i64 {
+        match self {
+            BusinessType::EventAlarm | BusinessType::TaskStatus => 2,
+            _ => 1,
+        }
+    }
+
+    /// The sub-path label of this type on the ingest URL.
+    pub const fn label(self) -> &'static str {
+        match self {
+            BusinessType::EventAlarm => "event-alarm",
+            BusinessType::VehicleSnapshot => "vehicle-flow",
+            BusinessType::TrafficParameters => "traffic-parameters",
+            BusinessType::PeopleFlow => "people-flow",
+            BusinessType::TaskStatus => "task-status",
+        }
+    }
+}
+
 /// An integration's secret: 32 random bytes, URL-safe.
 #[derive(Clone, PartialEq, Eq)]
 pub struct IngestToken(String);
@@ -177,6 +243,16 @@ pub fn new_integration_id() -> IntegrationId {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn business_types_round_trip() {
+        for b in BusinessType::ALL {
+            assert_eq!(BusinessType::from_code(b.code()).unwrap(), b);
+        }
+        assert!(BusinessType::from_code(42).is_err());
+        assert_eq!(BusinessType::PeopleFlow.trigger_condition(), 1);
+        assert_eq!(BusinessType::EventAlarm.trigger_condition(), 2);
+    }
 
     #[test]
     fn kinds_round_trip() {

@@ -3,6 +3,7 @@
 //! password hashing and access tokens.
 
 pub mod accounts;
+pub mod analysis_api;
 pub mod blobs;
 pub mod bus;
 pub mod camera;

@@ -608,3 +608,321 @@ async fn integrations_and_zones_over_graphql() {
         .await;
     assert_eq!(g.body["data"]["integration"], Value::Null, "{}", g.text);
 }
+
+/// A stand-in for the analysis server's own API (login, interface list,
+/// add, edit, delete), as its manual describes it.
+mod fake_server {
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    use axum::Json;
+    use axum::extract::State;
+    use axum::http::{HeaderMap, StatusCode};
+    use axum::routing::post;
+    use serde_json::{Value, json};
+
+    #[derive(Default)]
+    pub struct Remote {
+        pub interfaces: Vec<Value>,
+        pub next_id: i64,
+        pub calls: Vec<String>,
+    }
+
+    pub type Shared = Arc<Mutex<Remote>>;
+
+    fn authorised(headers: &HeaderMap) -> bool {
+        headers.get("token").and_then(|t| t.to_str().ok()) == Some("ZXlKaGJHY2lPaUpCUlZNaUxD")
+    }
+
+    async fn login(State(s): State<Shared>, Json(body): Json<Value>) -> Json<Value> {
+        s.lock().unwrap().calls.push("login".into());
+        if body == json!({"username": "admin", "password": "123456"}) {
+            Json(json!({"code": 0, "resultMsg": "操作成功",
+                "data": {"id": 3, "name": "admin", "pid": 0, "token": "ZXlKaGJHY2lPaUpCUlZNaUxD"}}))
+        } else {
+            Json(json!({"code": 1001, "resultMsg": "用户名或密码错误"}))
+        }
+    }
+
+    async fn list(State(s): State<Shared>, headers: HeaderMap) -> (StatusCode, Json<Value>) {
+        if !authorised(&headers) {
+            return (StatusCode::UNAUTHORIZED, Json(json!({"code": 401})));
+        }
+        let mut r = s.lock().unwrap();
+        r.calls.push("list".into());
+        (StatusCode::OK, Json(json!({"code": 0, "data": r.interfaces.clone()})))
+    }
+
+    async fn add(
+        State(s): State<Shared>,
+        headers: HeaderMap,
+        Json(mut body): Json<Value>,
+    ) -> (StatusCode, Json<Value>) {
+        if !authorised(&headers) {
+            return (StatusCode::UNAUTHORIZED, Json(json!({"code": 401})));
+        }
+        let mut r = s.lock().unwrap();
+        r.next_id += 1;
+        let id = r.next_id;
+        body["id"] = json!(id);
+        r.interfaces.push(body);
+        r.calls.push("add".into());
+        (
+            StatusCode::OK,
+            Json(json!({"code": 0, "resultMsg": "操作成功", "data": {"id": id}})),
+        )
+    }
+
+    async fn edit(State(s): State<Shared>, headers: HeaderMap, Json(body): Json<Value>) -> (StatusCode, Json<Value>) {
+        if !authorised(&headers) {
+            return (StatusCode::UNAUTHORIZED, Json(json!({"code": 401})));
+        }
+        let mut r = s.lock().unwrap();
+        r.calls.push("edit".into());
+        match r.interfaces.iter_mut().find(|i| i["id"] == body["id"]) {
+            Some(i) => {
+                *i = body;
+                (StatusCode::OK, Json(json!({"code": 0})))
+            }
+            None => (StatusCode::OK, Json(json!({"code": 404, "resultMsg": "接口不存在"}))),
+        }
+    }
+
+    async fn delete(State(s): State<Shared>, headers: HeaderMap, Json(body): Json<Value>) -> (StatusCode, Json<Value>) {
+        if !authorised(&headers) {
+            return (StatusCode::UNAUTHORIZED, Json(json!({"code": 401})));
+        }
+        let mut r = s.lock().unwrap();
+        r.calls.push("delete".into());
+        r.interfaces.retain(|i| i["id"] != body["id"]);
+        (StatusCode::OK, Json(json!({"code": 0})))
+    }
+
+    async fn slow() -> Json<Value> {
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        Json(json!({"code": 0}))
+    }
+
+    /// Starts the fake; returns its base URL and its state.
+    pub async fn start() -> (String, Shared) {
+        let shared = Shared::default();
+        let app = axum::Router::new()
+            .route("/api/account/login", post(login))
+            .route("/api/interface/list", post(list))
+            .route("/api/interface/add", post(add))
+            .route("/api/interface/edit", post(edit))
+            .route("/api/interface/delete", post(delete))
+            .route("/slow/api/account/login", post(slow))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+        (format!("http://{addr}"), shared)
+    }
+}
+
+#[tokio::test]
+async fn the_platform_registers_itself_on_the_analysis_server() {
+    let app = footfall_e2e::spawn_app_with(|c| c.remote_timeout_secs = 1).await;
+    let tenant = app.signup("Metro").await;
+    let site = app.create_site(&tenant.token, "Central station", "Asia/Shanghai").await;
+    let created = integration(&app, &tenant, &site, "analysis_server").await;
+    let id = created["id"].as_str().unwrap().to_string();
+    let (remote, fake) = fake_server::start().await;
+    let public = app.url("");
+    let register = |body: Value| {
+        let app = &app;
+        let token = tenant.token.clone();
+        let id = id.clone();
+        async move {
+            app.post(&format!("/api/v1/integrations/{id}/register"), &token, body)
+                .await
+        }
+    };
+
+    let a = register(json!({"baseUrl": remote, "username": "admin", "password": "123456", "publicUrl": public})).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let registered = a.body["registered"].as_array().unwrap();
+    assert_eq!(registered.len(), 5);
+    assert!(registered.iter().all(|r| r["action"] == "added"), "{}", a.text);
+    let token = a.body["integration"]["token"]
+        .as_str()
+        .expect("a new token, shown once")
+        .to_string();
+    {
+        let r = fake.lock().unwrap();
+        let mut types: Vec<i64> = r
+            .interfaces
+            .iter()
+            .map(|i| i["businessType"].as_i64().unwrap())
+            .collect();
+        types.sort_unstable();
+        assert_eq!(types, [11, 21, 22, 41, 52]);
+        assert!(r.interfaces.iter().all(|i| {
+            i["url"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{public}/ingest/analysis/{token}/"))
+        }));
+        assert!(r.interfaces.iter().all(|i| i["method"] == 1 && i["contentType"] == 1));
+    }
+    // The analysis server now posts where it was told to, and it counts.
+    let people_url = {
+        let r = fake.lock().unwrap();
+        let i = r.interfaces.iter().find(|i| i["businessType"] == 41).unwrap();
+        i["url"].as_str().unwrap().strip_prefix(&public).unwrap().to_string()
+    };
+    assert_eq!(
+        post(&app, &people_url, &people_flow().to_string()).await.status,
+        StatusCode::OK
+    );
+    let day = shanghai(2018, 10, 10, 0, 0, 0);
+    let ff = app.footfall(&tenant.token, &site, day, day + 86_400, "DAY").await;
+    assert_eq!(ff["totals"]["in"], 10, "{ff}");
+
+    // Again with the current token: nothing to change.
+    let a = register(
+        json!({"baseUrl": remote, "username": "admin", "password": "123456", "publicUrl": public, "token": token}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    assert!(
+        a.body["registered"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["action"] == "unchanged")
+    );
+    assert!(a.body["integration"].get("token").is_none());
+
+    // Without it: a new token, the server's interfaces edited in place.
+    let a = register(json!({"baseUrl": remote, "username": "admin", "password": "123456", "publicUrl": public})).await;
+    assert!(
+        a.body["registered"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["action"] == "updated"),
+        "{}",
+        a.text
+    );
+    let newer = a.body["integration"]["token"].as_str().unwrap().to_string();
+    assert_ne!(newer, token);
+    assert_eq!(fake.lock().unwrap().interfaces.len(), 5);
+    assert_eq!(
+        post(&app, &people_url, &people_flow().to_string()).await.status,
+        StatusCode::UNAUTHORIZED
+    );
+    let newer_url = people_url.replace(&token, &newer);
+    assert_eq!(
+        post(&app, &newer_url, &people_flow().to_string()).await.status,
+        StatusCode::OK
+    );
+
+    // Failures are the tenant's to see, and change nothing here.
+    let a = register(json!({"baseUrl": remote, "username": "admin", "password": "wrong", "publicUrl": public})).await;
+    assert_eq!(a.status, StatusCode::BAD_GATEWAY, "{}", a.text);
+    assert_eq!(a.body["error"]["code"], "remote_error");
+    assert!(
+        a.body["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("用户名或密码错误"),
+        "{}",
+        a.text
+    );
+    assert_eq!(
+        post(&app, &newer_url, &people_flow().to_string()).await.status,
+        StatusCode::OK
+    );
+    let a = register(
+        json!({"baseUrl": format!("{remote}/slow"), "username": "admin", "password": "123456", "publicUrl": public}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::GATEWAY_TIMEOUT, "{}", a.text);
+    assert_eq!(a.body["error"]["code"], "remote_timeout");
+    let a = register(
+        json!({"baseUrl": "http://127.0.0.1:1", "username": "admin", "password": "123456", "publicUrl": public}),
+    )
+    .await;
+    assert_eq!(a.status, StatusCode::BAD_GATEWAY, "{}", a.text);
+    for (what, body) in [
+        (
+            "not http",
+            json!({"baseUrl": "ftp://x", "username": "a", "password": "b", "publicUrl": public}),
+        ),
+        (
+            "no public URL",
+            json!({"baseUrl": remote, "username": "admin", "password": "123456"}),
+        ),
+        (
+            "a token not ours",
+            json!({"baseUrl": remote, "username": "admin", "password": "123456", "publicUrl": public, "token": token}),
+        ),
+        (
+            "an unknown business type",
+            json!({"baseUrl": remote, "username": "admin", "password": "123456", "publicUrl": public, "businessTypes": [42]}),
+        ),
+        (
+            "a period out of range",
+            json!({"baseUrl": remote, "username": "admin", "password": "123456", "publicUrl": public, "uploadPeriod": 0}),
+        ),
+    ] {
+        let a = register(body).await;
+        assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{what}: {}", a.text);
+    }
+    assert_eq!(
+        post(&app, &newer_url, &people_flow().to_string()).await.status,
+        StatusCode::OK
+    );
+
+    // Only analysis servers register; only writers may.
+    let edge = integration(&app, &tenant, &site, "edge_box").await;
+    let a = app
+        .post(
+            &format!("/api/v1/integrations/{}/register", edge["id"].as_str().unwrap()),
+            &tenant.token,
+            json!({"baseUrl": remote, "username": "admin", "password": "123456", "publicUrl": public}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", a.text);
+    let viewer = app.add_user(&tenant, "viewer").await;
+    let a = app
+        .post(
+            &format!("/api/v1/integrations/{id}/register"),
+            &viewer,
+            json!({"baseUrl": remote, "username": "admin", "password": "123456", "publicUrl": public}),
+        )
+        .await;
+    assert_eq!(a.status, StatusCode::FORBIDDEN);
+}
+
+#[tokio::test]
+async fn registering_over_graphql() {
+    let app = spawn_app().await;
+    let tenant = app.signup("Metro").await;
+    let site = app.create_site(&tenant.token, "Central station", "Asia/Shanghai").await;
+    let id = integration(&app, &tenant, &site, "analysis_server").await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let (remote, fake) = fake_server::start().await;
+    let query = "mutation($id: ID!, $input: RegisterInput!) { registerIntegration(id: $id, input: $input) {
+        token ingestPath registered { businessType action url } } }";
+    let input = |password: &str| {
+        json!({"baseUrl": remote, "username": "admin", "password": password,
+            "publicUrl": app.url(""), "businessTypes": [41]})
+    };
+    let g = app
+        .graphql(Some(&tenant.token), query, json!({"id": id, "input": input("123456")}))
+        .await;
+    let r = &g.body["data"]["registerIntegration"];
+    assert_eq!(r["registered"][0]["businessType"], 41, "{}", g.text);
+    assert_eq!(r["registered"][0]["action"], "added");
+    assert!(r["token"].is_string());
+    assert_eq!(fake.lock().unwrap().interfaces.len(), 1);
+    let g = app
+        .graphql(Some(&tenant.token), query, json!({"id": id, "input": input("nope")}))
+        .await;
+    assert_eq!(g.body["errors"][0]["extensions"]["code"], "REMOTE_ERROR", "{}", g.text);
+}

@@ -13,6 +13,11 @@ pub fn to_graphql(err: Error) -> async_graphql::Error {
         Error::Conflict(message) => ("CONFLICT", message.clone(), None),
         Error::NotAllowed(message) => ("FORBIDDEN", message.clone(), None),
         Error::Unauthenticated(message) => ("UNAUTHENTICATED", message.clone(), None),
+        Error::Remote {
+            timed_out: true,
+            message,
+        } => ("REMOTE_TIMEOUT", message.clone(), None),
+        Error::Remote { message, .. } => ("REMOTE_ERROR", message.clone(), None),
         Error::RateLimited { retry_after_secs } => (
             "RATE_LIMITED",
             format!("too many attempts; retry in {retry_after_secs} s"),

@@ -117,3 +117,69 @@ pub(super) async fn revoke(ctx: &Context<'_>, id: &str) -> async_graphql::Result
     let revoked = integrations::revoke(state(ctx), caller(ctx)?, id).await.gql()?;
     Ok(Integration::from(&revoked))
 }
+
+/// One business type's receiving interface on the analysis server.
+#[derive(SimpleObject)]
+pub struct RegisteredInterface {
+    /// 11, 21, 22, 41 or 52.
+    pub business_type: i64,
+    pub remote_id: Option<i64>,
+    /// `added`, `updated` or `unchanged`.
+    pub action: String,
+    pub url: String,
+}
+
+/// What registering on the analysis server did.
+#[derive(SimpleObject)]
+pub struct Registration {
+    pub integration: Integration,
+    /// Set when this registration issued a new token (shown once).
+    pub token: Option<String>,
+    pub ingest_path: Option<String>,
+    pub registered: Vec<RegisteredInterface>,
+}
+
+/// Where and how to register (see REST `POST /integrations/{id}/register`).
+#[derive(async_graphql::InputObject)]
+pub struct RegisterInput {
+    pub base_url: String,
+    pub username: String,
+    #[graphql(secret)]
+    pub password: String,
+    pub public_url: Option<String>,
+    #[graphql(secret)]
+    pub token: Option<String>,
+    pub business_types: Option<Vec<i64>>,
+    pub upload_period: Option<i64>,
+    pub upload_images: Option<bool>,
+}
+
+pub(super) async fn register(ctx: &Context<'_>, id: &str, input: RegisterInput) -> async_graphql::Result<Registration> {
+    let req = integrations::RemoteRegistration {
+        base_url: &input.base_url,
+        username: &input.username,
+        password: &input.password,
+        public_url: input.public_url.as_deref(),
+        token: input.token.as_deref(),
+        business_types: input.business_types.clone(),
+        upload_period: input.upload_period,
+        upload_images: input.upload_images,
+        ..Default::default()
+    };
+    let done = integrations::register(state(ctx), caller(ctx)?, id, req).await.gql()?;
+    Ok(Registration {
+        integration: Integration::from(&done.integration),
+        token: done.issued.as_ref().map(|i| i.token.as_str().to_string()),
+        ingest_path: done.issued.as_ref().map(Issued::ingest_path),
+        registered: done
+            .registered
+            .iter()
+            .map(|r| RegisteredInterface {
+                business_type: r.business_type.code(),
+                remote_id: r.remote_id,
+                action: r.action.to_string(),
+                url: r.url.clone(),
+            })
+            .collect(),
+    })
+}

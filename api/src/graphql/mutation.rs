@@ -123,6 +123,19 @@ impl Mutation {
         super::integrations::rotate(ctx, &id).await
     }
 
+    /// Register an analysis-server integration on the tenant's analysis
+    /// server (its API at `baseUrl`): one receiving interface per business
+    /// type pointing at this integration. Remote failures are errors with
+    /// code REMOTE_ERROR or REMOTE_TIMEOUT and what the server said.
+    async fn register_integration(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        input: super::integrations::RegisterInput,
+    ) -> async_graphql::Result<super::integrations::Registration> {
+        super::integrations::register(ctx, &id, input).await
+    }
+
     /// Revoke an integration: its token is refused from now on.
     async fn revoke_integration(
         &self,

@@ -171,3 +171,103 @@ pub async fn revoke_integration(
         &integrations::revoke(&state, &who, &id).await?,
     )))
 }
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+#[schema(example = json!({"baseUrl": "http://192.168.0.214:8000", "username": "admin", "password": "123456", "publicUrl": "http://footfall.example:8080"}))]
+pub struct RegisterRequest {
+    /// The analysis server's API, `http://host:port`.
+    pub base_url: String,
+    pub username: String,
+    pub password: String,
+    /// The address the analysis server reaches this platform at; default
+    /// `FOOTFALL_PUBLIC_URL`.
+    pub public_url: Option<String>,
+    /// The integration's current token, to keep it; without it a new token
+    /// is issued (in force only if every registration succeeds).
+    pub token: Option<String>,
+    /// Business types to register: 11 event alarms, 21 vehicle snapshots,
+    /// 22 traffic parameters, 41 people flow, 52 task status (default all).
+    pub business_types: Option<Vec<i64>>,
+    /// Seconds between periodic pushes, 1 to 120 (default 10).
+    pub upload_period: Option<i64>,
+    /// Whether the server sends images (default true).
+    pub upload_images: Option<bool>,
+    pub company_name: Option<String>,
+    pub company_id: Option<String>,
+    pub app_id: Option<String>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegisteredView {
+    pub business_type: i64,
+    /// The interface's id on the analysis server, when it said.
+    pub remote_id: Option<i64>,
+    /// `added`, `updated` or `unchanged`.
+    pub action: &'static str,
+    /// The URL the analysis server now posts this type to.
+    pub url: String,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct RegistrationView {
+    /// With `token` and `ingestPath` when this registration issued a new token.
+    pub integration: IntegrationView,
+    pub registered: Vec<RegisteredView>,
+}
+
+/// Register this integration on the tenant's analysis server: log in to its
+/// API and make sure one receiving interface per business type points at
+/// this integration (added, or edited when an older one of ours exists).
+#[utoipa::path(post, path = "/integrations/{id}/register", tag = "integrations",
+    security(("bearer" = [])),
+    params(("id" = String, Path, description = "Integration id (an analysis_server)")),
+    request_body = RegisterRequest,
+    responses(
+        (status = 200, description = "Registered", body = RegistrationView),
+        (status = 403, description = "Viewers cannot register", body = ErrorBody),
+        (status = 404, description = "Not found, or not the caller's tenant's", body = ErrorBody),
+        (status = 422, description = "Bad base URL, public URL, token or business type", body = ErrorBody),
+        (status = 502, description = "The analysis server refused or failed (`remote_error`, with what it said)", body = ErrorBody),
+        (status = 504, description = "The analysis server did not answer in time (`remote_timeout`)", body = ErrorBody),
+    ))]
+pub async fn register(
+    State(state): State<AppState>,
+    Auth(who): Auth,
+    Path(id): Path<String>,
+    ApiJson(body): ApiJson<RegisterRequest>,
+) -> ApiResult<Json<RegistrationView>> {
+    let req = integrations::RemoteRegistration {
+        base_url: &body.base_url,
+        username: &body.username,
+        password: &body.password,
+        public_url: body.public_url.as_deref(),
+        token: body.token.as_deref(),
+        business_types: body.business_types.clone(),
+        upload_period: body.upload_period,
+        upload_images: body.upload_images,
+        company_name: body.company_name.as_deref(),
+        company_id: body.company_id.as_deref(),
+        app_id: body.app_id.as_deref(),
+    };
+    let done = integrations::register(&state, &who, &id, req).await?;
+    let integration = match &done.issued {
+        Some(issued) => IntegrationView::from(issued),
+        None => IntegrationView::from(&done.integration),
+    };
+    Ok(Json(RegistrationView {
+        integration,
+        registered: done
+            .registered
+            .iter()
+            .map(|r| RegisteredView {
+                business_type: r.business_type.code(),
+                remote_id: r.remote_id,
+                action: r.action,
+                url: r.url.clone(),
+            })
+            .collect(),
+    }))
+}

@@ -58,7 +58,8 @@ pub fn router() -> OpenApiRouter<AppState> {
             integrations::create_integration
         ))
         .routes(routes!(integrations::get_integration, integrations::revoke_integration))
-        .routes(routes!(integrations::rotate_token));
+        .routes(routes!(integrations::rotate_token))
+        .routes(routes!(integrations::register));
     OpenApiRouter::new()
         .nest("/api/v1", v1)
         .layer(DefaultBodyLimit::max(API_BODY_LIMIT))
