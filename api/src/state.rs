@@ -76,7 +76,7 @@ impl AppState {
             Some(url) => Some(Redis::connect(url, &config.redis_prefix)?),
             None => None,
         };
-        let presence = redis.clone().map_or_else(Presence::local, Presence::Redis);
+        let presence = redis.clone().map_or_else(Presence::local, Presence::redis);
         let limiter = redis.clone().map_or_else(RateLimiter::local, RateLimiter::Redis);
         let bus = redis.clone().map_or_else(Bus::local, Bus::redis);
         let directory = Directory::new(bus.clone());

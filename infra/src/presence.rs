@@ -3,7 +3,7 @@
 //! memory in embedded mode), never in a SQL write per heartbeat.
 
 use std::collections::HashMap;
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use chrono::{DateTime, Utc};
 use footfall_domain::{DeviceId, Error, Result, TenantId};
@@ -14,10 +14,86 @@ use crate::redis::{Redis, unavailable};
 /// Presence records outlive any sensible offline threshold, then expire.
 const RETENTION_SECS: u64 = 30 * 24 * 3600;
 
+/// How often buffered heartbeats are written to Redis.
+const FLUSH_EVERY: std::time::Duration = std::time::Duration::from_millis(200);
+/// Keys per pipelined write.
+const FLUSH_CHUNK: usize = 2_000;
+
 #[derive(Clone)]
 pub enum Presence {
-    Redis(Redis),
+    Redis(Arc<RedisPresence>),
     Local(Arc<RwLock<HashMap<DeviceId, DateTime<Utc>>>>),
+}
+
+/// Presence in Redis, written in batches: a heartbeat only updates a map in
+/// memory, and a task writes what changed every [`FLUSH_EVERY`] in one
+/// pipeline. A heartbeat never waits for Redis, so heartbeats stay fast
+/// when Redis is slow or down; what could not be written is kept and
+/// written when Redis is back. At most one flush interval of presence is
+/// lost if the process dies, which presence is allowed to lose.
+pub struct RedisPresence {
+    redis: Redis,
+    pending: Mutex<HashMap<(TenantId, DeviceId), i64>>,
+}
+
+impl RedisPresence {
+    fn take(&self) -> HashMap<(TenantId, DeviceId), i64> {
+        self.pending
+            .lock()
+            .map(|mut p| std::mem::take(&mut *p))
+            .unwrap_or_default()
+    }
+
+    /// Puts back what could not be written, unless newer contact came in.
+    fn restore(&self, batch: HashMap<(TenantId, DeviceId), i64>) {
+        if let Ok(mut pending) = self.pending.lock() {
+            for (key, at) in batch {
+                let entry = pending.entry(key).or_insert(at);
+                *entry = (*entry).max(at);
+            }
+        }
+    }
+
+    async fn flush(&self) -> Result<usize> {
+        let batch = self.take();
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        let entries: Vec<_> = batch.iter().map(|(k, v)| (*k, *v)).collect();
+        for chunk in entries.chunks(FLUSH_CHUNK) {
+            let mut pipe = redis::pipe();
+            for ((tenant, device), at) in chunk {
+                pipe.set_ex(self.redis.key("seen", tenant, device), *at, RETENTION_SECS)
+                    .ignore();
+            }
+            let mut conn = self.redis.conn();
+            if let Err(e) = pipe.query_async::<()>(&mut conn).await {
+                self.restore(batch);
+                return Err(unavailable(e));
+            }
+        }
+        Ok(batch.len())
+    }
+}
+
+async fn flush_forever(presence: std::sync::Weak<RedisPresence>) {
+    let mut failing = false;
+    loop {
+        tokio::time::sleep(FLUSH_EVERY).await;
+        let Some(p) = presence.upgrade() else { return };
+        match p.flush().await {
+            Ok(_) if failing => {
+                tracing::info!("presence writes to Redis resumed");
+                failing = false;
+            }
+            Ok(_) => {}
+            Err(e) if !failing => {
+                tracing::warn!(error = %e, "presence not written to Redis; kept in memory until it is back");
+                failing = true;
+            }
+            Err(_) => {}
+        }
+    }
 }
 
 impl Presence {
@@ -25,14 +101,25 @@ impl Presence {
         Presence::Local(Arc::default())
     }
 
-    /// Records contact from `device` at `at`.
+    /// Presence in Redis, flushed in batches by a background task (needs a
+    /// Tokio runtime).
+    pub fn redis(redis: Redis) -> Self {
+        let p = Arc::new(RedisPresence {
+            redis,
+            pending: Mutex::default(),
+        });
+        tokio::spawn(flush_forever(Arc::downgrade(&p)));
+        Presence::Redis(p)
+    }
+
+    /// Records contact from `device` at `at`. Never waits for Redis.
     pub async fn touch(&self, tenant: TenantId, device: DeviceId, at: DateTime<Utc>) -> Result<()> {
         match self {
             Presence::Redis(r) => {
-                let mut conn = r.conn();
-                conn.set_ex::<_, _, ()>(r.key("seen", tenant, device), at.timestamp_millis(), RETENTION_SECS)
-                    .await
-                    .map_err(unavailable)
+                let mut pending = r.pending.lock().map_err(poisoned)?;
+                let entry = pending.entry((tenant, device)).or_insert(at.timestamp_millis());
+                *entry = (*entry).max(at.timestamp_millis());
+                Ok(())
             }
             Presence::Local(map) => {
                 map.write().map_err(poisoned)?.insert(device, at);
@@ -41,20 +128,44 @@ impl Presence {
         }
     }
 
-    /// Last contact of each of `devices` that has one.
+    /// Writes buffered contact now (Redis); tests and shutdown use it.
+    pub async fn flush(&self) -> Result<()> {
+        match self {
+            Presence::Redis(r) => r.flush().await.map(|_| ()),
+            Presence::Local(_) => Ok(()),
+        }
+    }
+
+    /// Last contact of each of `devices` that has one: Redis, overlaid with
+    /// this instance's contact not yet written. With Redis down, what this
+    /// instance saw.
     pub async fn last_seen(&self, tenant: TenantId, devices: &[DeviceId]) -> Result<HashMap<DeviceId, DateTime<Utc>>> {
         if devices.is_empty() {
             return Ok(HashMap::new());
         }
         match self {
             Presence::Redis(r) => {
-                let keys: Vec<String> = devices.iter().map(|d| r.key("seen", tenant, d)).collect();
-                let mut conn = r.conn();
-                let values: Vec<Option<i64>> = conn.mget(keys).await.map_err(unavailable)?;
+                let keys: Vec<String> = devices.iter().map(|d| r.redis.key("seen", tenant, d)).collect();
+                let mut conn = r.redis.conn();
+                let stored: Vec<Option<i64>> = match conn.mget(keys).await {
+                    Ok(v) => v,
+                    Err(e) => {
+                        tracing::warn!(error = %e, "presence read from Redis failed; answering from this instance");
+                        vec![None; devices.len()]
+                    }
+                };
+                let pending = r.pending.lock().map_err(poisoned)?;
                 Ok(devices
                     .iter()
-                    .zip(values)
-                    .filter_map(|(d, v)| Some((*d, DateTime::from_timestamp_millis(v?)?)))
+                    .zip(stored)
+                    .filter_map(|(d, v)| {
+                        let local = pending.get(&(tenant, *d)).copied();
+                        let ms = match (v, local) {
+                            (Some(a), Some(b)) => a.max(b),
+                            (a, b) => a.or(b)?,
+                        };
+                        Some((*d, DateTime::from_timestamp_millis(ms)?))
+                    })
                     .collect())
             }
             Presence::Local(map) => {
@@ -68,8 +179,9 @@ impl Presence {
     pub async fn forget(&self, tenant: TenantId, device: DeviceId) -> Result<()> {
         match self {
             Presence::Redis(r) => {
-                let mut conn = r.conn();
-                conn.del::<_, ()>(r.key("seen", tenant, device))
+                r.pending.lock().map_err(poisoned)?.remove(&(tenant, device));
+                let mut conn = r.redis.conn();
+                conn.del::<_, ()>(r.redis.key("seen", tenant, device))
                     .await
                     .map_err(unavailable)
             }

@@ -160,3 +160,35 @@ async fn subscribers_hear_uploads_made_at_another_instance() {
         .expect("an update from the other instance");
     assert_eq!(update["payload"]["data"]["siteUpdates"]["today"]["in"], 4, "{update}");
 }
+
+/// Presence is written to Redis in batches (every 200 ms): a heartbeat at
+/// one instance shows the device online at another shortly after.
+#[tokio::test]
+async fn a_heartbeat_at_one_instance_is_seen_at_another() {
+    if std::env::var("REDIS_URL").is_err() {
+        eprintln!("skipped here: needs REDIS_URL (presence is shared only through Redis)");
+        return;
+    }
+    let one = spawn_app().await;
+    let two = one.spawn_twin().await;
+    let t = one.signup("Acme").await;
+    let site = one.create_site(&t.token, "Store", "UTC").await;
+    let sn = unique_sn();
+    let device = one.bind_device(&t.token, &sn, &site, "people_counter").await;
+    let path = format!("/api/v1/devices/{}", device["id"].as_str().unwrap());
+    assert_eq!(one.heartbeat(&sn).await["code"], 0);
+    assert_eq!(
+        one.get(&path, &t.token).await.body["online"],
+        true,
+        "at once where it arrived"
+    );
+    let mut seen = false;
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        if two.get(&path, &t.token).await.body["online"] == true {
+            seen = true;
+            break;
+        }
+    }
+    assert!(seen, "the other instance sees the device online within 2 s");
+}

@@ -75,8 +75,8 @@ impl Db {
         options
             .max_connections(max_connections)
             .min_connections(1)
-            .connect_timeout(Duration::from_secs(5))
-            .acquire_timeout(Duration::from_secs(5))
+            .connect_timeout(Duration::from_secs(2))
+            .acquire_timeout(Duration::from_secs(2))
             .sqlx_logging(false);
         if engine == Engine::Sqlite {
             // WAL lets readers run beside the writer; FULL sync makes a commit
