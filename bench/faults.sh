@@ -24,6 +24,9 @@ cleanup() {
   for pid in "${PIDS[@]}"; do kill -9 "$pid" 2>/dev/null || true; done
   redis-cli -p "$REDIS_PORT" ping >/dev/null 2>&1 || start_redis
   pg_isready -q -h 127.0.0.1 -p 5432 || start_postgres
+  for db in kill9 restart redis two; do
+    psql "$PG_ADMIN_URL" -qc "DROP DATABASE IF EXISTS ff_faults_$db WITH (FORCE)" >/dev/null 2>&1 || true
+  done
   rm -rf "$WORK"
 }
 trap cleanup EXIT

@@ -77,6 +77,11 @@ pub struct Config {
     #[arg(long, env = "FOOTFALL_INGEST_BATCH", default_value_t = 500)]
     pub ingest_batch: usize,
 
+    /// Ingest writer tasks, each committing its own batches; 0 picks 4 on
+    /// Postgres and 1 on SQLite (which serialises writes anyway).
+    #[arg(long, env = "FOOTFALL_INGEST_WRITERS", default_value_t = 0)]
+    pub ingest_writers: usize,
+
     /// Seconds to let in-flight requests finish after SIGTERM / Ctrl-C.
     #[arg(long, env = "FOOTFALL_SHUTDOWN_GRACE", default_value_t = 30)]
     pub shutdown_grace_secs: u64,
@@ -140,6 +145,7 @@ impl Config {
             digest_algorithm: "MD5".into(),
             blob_dir: None,
             public_url: None,
+            ingest_writers: 0,
             remote_timeout_secs: 10,
             log_format: LogFormat::Text,
         }

@@ -80,7 +80,12 @@ impl AppState {
         let limiter = redis.clone().map_or_else(RateLimiter::local, RateLimiter::Redis);
         let bus = redis.clone().map_or_else(Bus::local, Bus::redis);
         let directory = Directory::new(bus.clone());
-        let writer = Writer::start(db.clone(), config.ingest_queue, config.ingest_batch);
+        let writers = match (config.ingest_writers, db.engine()) {
+            (0, Engine::Postgres) => 4,
+            (0, Engine::Sqlite) => 1,
+            (n, _) => n,
+        };
+        let writer = Writer::start(db.clone(), config.ingest_queue, config.ingest_batch, writers);
 
         let (secret, source) = load_secret(config.jwt_secret.as_deref(), &config.data_dir)?;
         match source {

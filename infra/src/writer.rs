@@ -83,23 +83,40 @@ type Reply = oneshot::Sender<Result<Outcome>>;
 
 #[derive(Clone)]
 pub struct Writer {
-    queue: mpsc::Sender<(Job, Reply)>,
+    /// One queue per writer task; a device's uploads always go to the same
+    /// one, so they are written in the order they arrived.
+    queues: Vec<mpsc::Sender<(Job, Reply)>>,
 }
 
 impl Writer {
-    /// Starts the writer task. `capacity` bounds the queue; `max_batch` the
-    /// uploads written per transaction.
-    pub fn start(db: Db, capacity: usize, max_batch: usize) -> Writer {
-        let (queue, jobs) = mpsc::channel(capacity.max(1));
-        tokio::spawn(run(db, jobs, max_batch.max(1)));
-        Writer { queue }
+    /// Starts `writers` writer tasks (at least one), each with its own
+    /// connection and transactions. `capacity` bounds the queues (shared
+    /// out among them); `max_batch` the uploads written per transaction.
+    ///
+    /// Several writers help where the database can commit several
+    /// transactions at once (Postgres); SQLite serialises writes anyway.
+    /// Concurrent batches lock shared rollup rows in key order, and a
+    /// device's uploads never meet in two batches at once.
+    pub fn start(db: Db, capacity: usize, max_batch: usize, writers: usize) -> Writer {
+        let writers = writers.max(1);
+        let per_queue = capacity.div_ceil(writers).max(1);
+        let queues = (0..writers)
+            .map(|_| {
+                let (queue, jobs) = mpsc::channel(per_queue);
+                tokio::spawn(run(db.clone(), jobs, max_batch.max(1)));
+                queue
+            })
+            .collect();
+        Writer { queues }
     }
 
     /// Writes `job` and waits until it is durable. Fails at once with
-    /// `Unavailable` when the queue is full.
+    /// `Unavailable` when its queue is full.
     pub async fn submit(&self, job: Job) -> Result<Outcome> {
         let (reply, done) = oneshot::channel();
-        self.queue.try_send((job, reply)).map_err(|e| match e {
+        let device = job.owner.device.as_uuid().as_u128();
+        let queue = &self.queues[(device % self.queues.len() as u128) as usize];
+        queue.try_send((job, reply)).map_err(|e| match e {
             mpsc::error::TrySendError::Full(_) => Error::unavailable("ingest queue full"),
             mpsc::error::TrySendError::Closed(_) => Error::internal("ingest writer stopped"),
         })?;
@@ -182,11 +199,16 @@ async fn write_batch(db: &Db, jobs: &[Job]) -> Result<Vec<Outcome>> {
     if !deltas.is_empty() {
         deltas.flush(&txn).await?;
     }
-    for (device, at) in last_upload {
+    // One statement for every device of the batch.
+    if let Some((first, first_at)) = last_upload.first_key_value() {
+        let mut case = sea_orm::sea_query::CaseStatement::new().case(Expr::col("id").eq(*first), *first_at);
+        for (device, at) in last_upload.iter().skip(1) {
+            case = case.case(Expr::col("id").eq(*device), *at);
+        }
         let stmt = Query::update()
             .table("devices")
-            .value("last_upload_at", at)
-            .and_where(Expr::col("id").eq(device))
+            .value("last_upload_at", case.finally(Expr::col("last_upload_at")))
+            .and_where(Expr::col("id").is_in(last_upload.keys().copied()))
             .to_owned();
         txn.execute(&stmt).await.map_err(from_db)?;
     }
