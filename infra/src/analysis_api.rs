@@ -82,7 +82,7 @@ impl AnalysisApi {
         if let Some(token) = &self.token {
             req = req.header("token", token);
         }
-        let res = req.send().await.map_err(|e| {
+        let transport = |e: reqwest::Error| {
             if e.is_timeout() {
                 RemoteError::Timeout {
                     call,
@@ -94,21 +94,10 @@ impl AnalysisApi {
                     reason: e.to_string(),
                 }
             }
-        })?;
+        };
+        let res = req.send().await.map_err(transport)?;
         let status = res.status().as_u16();
-        let text = res.text().await.map_err(|e| {
-            if e.is_timeout() {
-                RemoteError::Timeout {
-                    call,
-                    seconds: self.timeout.as_secs(),
-                }
-            } else {
-                RemoteError::Unreachable {
-                    call,
-                    reason: e.to_string(),
-                }
-            }
-        })?;
+        let text = res.text().await.map_err(transport)?;
         if status != 200 {
             return Err(RemoteError::Status {
                 call,

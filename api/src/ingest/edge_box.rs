@@ -102,6 +102,19 @@ pub fn read(bytes: Result<Bytes, BytesRejection>) -> Result<Push, (Value, String
     })
 }
 
+/// A push and the box id it names, or the answer refusing it.
+fn read_with_id(body: Result<Bytes, BytesRejection>) -> Result<(Push, String), Response> {
+    let push = read(body).map_err(|(msg_id, why)| failure(&msg_id, &IngestError::Invalid(why), None))?;
+    match push.uuid.clone() {
+        Some(uuid) => Ok((push, uuid)),
+        None => Err(failure(
+            &push.msg_id,
+            &IngestError::Invalid("message.deviceInfo.uuid (or id) is missing".into()),
+            None,
+        )),
+    }
+}
+
 /// `POST /dataPush/DataReportCB`, the vendor's default path: the box must be
 /// bound as a device with protocol `edge_box`.
 #[utoipa::path(post, path = "/dataPush/DataReportCB", tag = "device: edge box",
@@ -112,16 +125,9 @@ pub fn read(bytes: Result<Bytes, BytesRejection>) -> Result<Push, (Value, String
         (status = 503, description = "`code` 3: busy, retry", body = Object),
     ))]
 pub async fn data_report(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
-    let push = match read(body) {
+    let (push, uuid) = match read_with_id(body) {
         Ok(p) => p,
-        Err((msg_id, why)) => return failure(&msg_id, &IngestError::Invalid(why), None),
-    };
-    let Some(uuid) = push.uuid.clone() else {
-        return failure(
-            &push.msg_id,
-            &IngestError::Invalid("message.deviceInfo.uuid (or id) is missing".into()),
-            None,
-        );
+        Err(refused) => return refused,
     };
     let route = match ingest::resolve(&state, &uuid).await {
         Ok(route) if route.device.protocol == footfall_domain::Protocol::EdgeBox => route,
@@ -156,16 +162,9 @@ pub async fn token_report(
         }
         Err(TokenRefusal::Unavailable) => return failure(&Value::Null, &IngestError::Unavailable, None),
     };
-    let push = match read(body) {
+    let (push, uuid) = match read_with_id(body) {
         Ok(p) => p,
-        Err((msg_id, why)) => return failure(&msg_id, &IngestError::Invalid(why), None),
-    };
-    let Some(uuid) = push.uuid.clone() else {
-        return failure(
-            &push.msg_id,
-            &IngestError::Invalid("message.deviceInfo.uuid (or id) is missing".into()),
-            None,
-        );
+        Err(refused) => return refused,
     };
     match integrations::edge_box(&state, &integration, &uuid, push.device_name.as_deref()).await {
         Ok(route) => accept(&state, &route, push).await,
