@@ -102,16 +102,12 @@ pub fn read(bytes: Result<Bytes, BytesRejection>) -> Result<Push, (Value, String
     })
 }
 
-/// A push and the box id it names, or the answer refusing it.
-fn read_with_id(body: Result<Bytes, BytesRejection>) -> Result<(Push, String), Response> {
-    let push = read(body).map_err(|(msg_id, why)| failure(&msg_id, &IngestError::Invalid(why), None))?;
+/// A push and the box id it names, or why it is refused (with its msg_id).
+fn read_with_id(body: Result<Bytes, BytesRejection>) -> Result<(Push, String), (Value, String)> {
+    let push = read(body)?;
     match push.uuid.clone() {
         Some(uuid) => Ok((push, uuid)),
-        None => Err(failure(
-            &push.msg_id,
-            &IngestError::Invalid("message.deviceInfo.uuid (or id) is missing".into()),
-            None,
-        )),
+        None => Err((push.msg_id, "message.deviceInfo.uuid (or id) is missing".into())),
     }
 }
 
@@ -127,7 +123,7 @@ fn read_with_id(body: Result<Bytes, BytesRejection>) -> Result<(Push, String), R
 pub async fn data_report(State(state): State<AppState>, body: Result<Bytes, BytesRejection>) -> Response {
     let (push, uuid) = match read_with_id(body) {
         Ok(p) => p,
-        Err(refused) => return refused,
+        Err((msg_id, why)) => return failure(&msg_id, &IngestError::Invalid(why), None),
     };
     let route = match ingest::resolve(&state, &uuid).await {
         Ok(route) if route.device.protocol == footfall_domain::Protocol::EdgeBox => route,
@@ -164,7 +160,7 @@ pub async fn token_report(
     };
     let (push, uuid) = match read_with_id(body) {
         Ok(p) => p,
-        Err(refused) => return refused,
+        Err((msg_id, why)) => return failure(&msg_id, &IngestError::Invalid(why), None),
     };
     match integrations::edge_box(&state, &integration, &uuid, push.device_name.as_deref()).await {
         Ok(route) => accept(&state, &route, push).await,
