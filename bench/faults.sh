@@ -37,7 +37,9 @@ fail() { echo "FAILED: $*" >&2; exit 1; }
 flag=()
 [ "$PROFILE" = release ] && flag=(--release)
 cargo build -q "${flag[@]}" -p footfall-api -p footfall-bench
-BIN=target/$PROFILE
+TARGET_DIR=$(cargo metadata --format-version 1 --no-deps |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["target_directory"])')
+BIN=$TARGET_DIR/$PROFILE
 
 start_postgres() {
   local v
