@@ -16,7 +16,7 @@ pub async fn serve(config: Config) -> Result<()> {
     let grace = Duration::from_secs(config.shutdown_grace_secs);
     let listen = config.listen;
     let state = AppState::connect(config).await?;
-    let app = build_app(state);
+    let app = build_app(state.clone());
     let listener = TcpListener::bind(listen)
         .await
         .map_err(|e| Error::internal(format!("cannot listen on {listen}: {e}")))?;
@@ -40,6 +40,13 @@ pub async fn serve(config: Config) -> Result<()> {
             let _ = stop_rx.wait_for(|stopping| *stopping).await;
             tokio::time::sleep(grace).await;
         } => tracing::warn!("grace period over; dropping remaining connections"),
+    }
+    // What was seen since the last periodic write, and presence not yet in Redis.
+    if let Err(e) = state.seen_log.flush(&state.db).await {
+        tracing::warn!(error = %e, "last contact not written at shutdown");
+    }
+    if let Err(e) = state.presence.flush().await {
+        tracing::warn!(error = %e, "presence not written at shutdown");
     }
     tracing::info!("stopped");
     Ok(())

@@ -11,7 +11,7 @@ use footfall_infra::db::sqlite_url;
 use footfall_infra::directory::Directory;
 use footfall_infra::nonces::NonceCounts;
 use footfall_infra::password::PasswordHasher;
-use footfall_infra::presence::Presence;
+use footfall_infra::presence::{Presence, SeenLog};
 use footfall_infra::ratelimit::{Limit, RateLimiter};
 use footfall_infra::redis::Redis;
 use footfall_infra::tokens::{SecretSource, Tokens, load_secret};
@@ -27,6 +27,8 @@ pub struct AppState {
     /// `None` in embedded mode, where the in-process twins below are used.
     pub redis: Option<Redis>,
     pub presence: Presence,
+    /// Last contact waiting to be written to SQL in batches.
+    pub seen_log: Arc<SeenLog>,
     pub limiter: RateLimiter,
     pub bus: Bus,
     /// Serial number → device, cached and invalidated across instances.
@@ -77,6 +79,8 @@ impl AppState {
             None => None,
         };
         let presence = redis.clone().map_or_else(Presence::local, Presence::redis);
+        let seen_log = Arc::new(SeenLog::default());
+        SeenLog::spawn_flusher(&seen_log, db.clone());
         let limiter = redis.clone().map_or_else(RateLimiter::local, RateLimiter::Redis);
         let bus = redis.clone().map_or_else(Bus::local, Bus::redis);
         let directory = Directory::new(bus.clone());
@@ -125,6 +129,7 @@ impl AppState {
             db,
             redis,
             presence,
+            seen_log,
             limiter,
             bus,
             directory,

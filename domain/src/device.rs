@@ -35,6 +35,8 @@ pub struct DeviceState {
     /// (firmware, addresses, the device's own timezone, ...).
     pub reported: Option<Reported>,
     pub last_upload_at: Option<DateTime<Utc>>,
+    /// The last contact written to SQL (presence may know a later one).
+    pub last_seen_at: Option<DateTime<Utc>>,
     /// The latest occupancy (people in view) a stay upload reported.
     pub occupancy: Option<OccupancyReading>,
 }

@@ -8,7 +8,7 @@ use footfall_domain::digest::Credentials;
 use footfall_domain::{
     DataMode, Device, DeviceConfig, DeviceId, DeviceState, Entity, Error, Name, Protocol, Result, SiteId, Sn, TenantId,
 };
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, IntoActiveModel, QueryFilter,
     QueryOrder,
@@ -201,6 +201,38 @@ impl Devices<'_> {
         to_device(current)
     }
 
+    /// Writes when devices last made contact, for many devices in one
+    /// statement per chunk; a time never moves backwards. Ingest only.
+    pub async fn record_last_seen(&self, seen: &[(DeviceId, DateTime<Utc>)]) -> Result<()> {
+        for chunk in seen.chunks(500) {
+            let Some(((first, first_at), rest)) = chunk.split_first() else {
+                continue;
+            };
+            let later = |id: &DeviceId, at: &DateTime<Utc>| {
+                sea_orm::sea_query::Condition::all()
+                    .add(Expr::col("id").eq(id.as_uuid()))
+                    .add(
+                        sea_orm::sea_query::Condition::any()
+                            .add(Expr::col("last_seen_at").is_null())
+                            .add(Expr::col("last_seen_at").lt(at.trunc_subsecs(6))),
+                    )
+            };
+            let mut case =
+                sea_orm::sea_query::CaseStatement::new().case(later(first, first_at), first_at.trunc_subsecs(6));
+            for (id, at) in rest {
+                case = case.case(later(id, at), at.trunc_subsecs(6));
+            }
+            let stmt = Query::update()
+                .table("devices")
+                .value("last_seen_at", case.finally(Expr::col("last_seen_at")))
+                .and_where(Expr::col("id").is_in(chunk.iter().map(|(id, _)| id.as_uuid())))
+                .to_owned();
+            let _writing = self.db.write_guard().await;
+            self.db.conn().execute(&stmt).await.map_err(from_db)?;
+        }
+        Ok(())
+    }
+
     /// Records that `config` went out in a heartbeat answer at `at`. Ingest
     /// only, called when it differs from what was delivered before.
     pub async fn record_delivery(&self, id: DeviceId, config: DeviceConfig, at: DateTime<Utc>) -> Result<()> {
@@ -314,6 +346,7 @@ pub(crate) fn to_device(m: device::Model) -> Result<Device> {
                 _ => None,
             },
             last_upload_at: m.last_upload_at,
+            last_seen_at: m.last_seen_at,
             occupancy: match (m.occupancy, m.occupancy_at) {
                 (Some(current), Some(at)) => Some(OccupancyReading {
                     current: u32::try_from(current).unwrap_or_default(),

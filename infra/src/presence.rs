@@ -196,3 +196,57 @@ impl Presence {
 pub(crate) fn poisoned<T>(_: std::sync::PoisonError<T>) -> Error {
     Error::internal("a lock was poisoned by a panicking thread")
 }
+
+/// How often last contact is written to SQL.
+pub const LAST_SEEN_FLUSH_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Last contact waiting to be written to SQL (`devices.last_seen_at`), in
+/// batches: presence answers "is it online now", this keeps "when was it
+/// last seen" across restarts and the loss of Redis. A crash loses at most
+/// one flush interval of it.
+#[derive(Default)]
+pub struct SeenLog {
+    pending: Mutex<HashMap<DeviceId, DateTime<Utc>>>,
+}
+
+impl SeenLog {
+    /// Notes contact from `device` at `at`.
+    pub fn note(&self, device: DeviceId, at: DateTime<Utc>) {
+        if let Ok(mut pending) = self.pending.lock() {
+            let entry = pending.entry(device).or_insert(at);
+            *entry = (*entry).max(at);
+        }
+    }
+
+    /// Writes what is pending; on failure keeps it for the next flush.
+    pub async fn flush(&self, db: &crate::Db) -> Result<usize> {
+        let batch: Vec<(DeviceId, DateTime<Utc>)> = match self.pending.lock() {
+            Ok(mut p) => std::mem::take(&mut *p).into_iter().collect(),
+            Err(e) => return Err(poisoned(e)),
+        };
+        if batch.is_empty() {
+            return Ok(0);
+        }
+        if let Err(e) = db.devices().record_last_seen(&batch).await {
+            for (device, at) in batch {
+                self.note(device, at);
+            }
+            return Err(e);
+        }
+        Ok(batch.len())
+    }
+
+    /// Flushes every [`LAST_SEEN_FLUSH_EVERY`] while the log is alive.
+    pub fn spawn_flusher(log: &Arc<SeenLog>, db: crate::Db) {
+        let log = Arc::downgrade(log);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(LAST_SEEN_FLUSH_EVERY).await;
+                let Some(log) = log.upgrade() else { return };
+                if let Err(e) = log.flush(&db).await {
+                    tracing::warn!(error = %e, "last contact not written to the database; kept for the next try");
+                }
+            }
+        });
+    }
+}

@@ -8,6 +8,7 @@ mod m20261121_000001_accounts_sites_devices;
 mod m20261121_000002_people_counting;
 mod m20261121_000003_ipc_cameras;
 mod m20261121_000004_integrations;
+mod m20261121_000005_last_seen;
 
 pub struct Migrator;
 
@@ -18,6 +19,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000002_people_counting::Migration),
             Box::new(m20261121_000003_ipc_cameras::Migration),
             Box::new(m20261121_000004_integrations::Migration),
+            Box::new(m20261121_000005_last_seen::Migration),
         ]
     }
 }

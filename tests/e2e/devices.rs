@@ -170,3 +170,26 @@ async fn bad_device_input_is_a_clear_error() {
         .await;
     assert_eq!(a.status, StatusCode::NOT_FOUND);
 }
+
+/// When a device was last seen is written to the database in batches, so an
+/// instance that never saw it (a restarted one, or one without the other's
+/// memory) still knows.
+#[tokio::test]
+async fn last_seen_survives_an_instance_that_never_saw_the_device() {
+    let app = spawn_app().await;
+    let t = app.signup("Acme").await;
+    let site = app.create_site(&t.token, "Store", "UTC").await;
+    let sn = footfall_e2e::unique_sn();
+    let device = app.bind_device(&t.token, &sn, &site, "people_counter").await;
+    let path = format!("/api/v1/devices/{}", device["id"].as_str().unwrap());
+    assert_eq!(app.heartbeat(&sn).await["code"], 0);
+    let here = app.get(&path, &t.token).await.body;
+    let seen = here["lastSeenAt"].as_str().expect("seen here").to_string();
+
+    app.state.seen_log.flush(&app.state.db).await.expect("written");
+    let restarted = app.spawn_twin().await;
+    let there = restarted.get(&path, &t.token).await.body;
+    let at = |s: &str| chrono::DateTime::parse_from_rfc3339(s).unwrap().timestamp();
+    assert_eq!(there["lastSeenAt"].as_str().map(at), Some(at(&seen)), "{there}");
+    assert_eq!(there["online"], true);
+}

@@ -324,7 +324,9 @@ async fn last_seen(state: &AppState, tenant: TenantId, ids: &[DeviceId]) -> Hash
 }
 
 fn status_of(device: Device, seen: &HashMap<DeviceId, DateTime<Utc>>, now: DateTime<Utc>) -> DeviceStatus {
-    let last_seen_at = seen.get(&device.id).copied();
+    // Presence (Redis or memory) knows the latest contact; SQL keeps it
+    // across restarts, written in batches.
+    let last_seen_at = seen.get(&device.id).copied().max(device.state.last_seen_at);
     DeviceStatus {
         online: is_online(last_seen_at, now, heartbeat_period(&device)),
         last_seen_at,

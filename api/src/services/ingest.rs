@@ -168,6 +168,7 @@ async fn announce(state: &AppState, route: &Route) {
 /// Presence is best effort: without Redis a device still gets its answer.
 async fn touch(state: &AppState, route: &Route, at: DateTime<Utc>) {
     let device = &route.device;
+    state.seen_log.note(device.id, at);
     if let Err(e) = state.presence.touch(device.tenant, device.id, at).await {
         tracing::warn!(error = %e, device = %device.id, "presence not recorded");
     }

@@ -25,6 +25,7 @@ pub struct Model {
     pub occupancy_at: Option<i64>,
     pub keep_interval: i32,
     pub delivered_keep_interval: Option<i32>,
+    pub last_seen_at: Option<DateTimeUtc>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}
