@@ -20,8 +20,22 @@ use footfall_infra::{Db, Engine};
 
 use crate::config::Config;
 
+/// Everything a request handler needs. Cloned for every request (axum's
+/// `State`), so it is one `Arc`: a clone is a reference count, not a copy
+/// of connection managers, keys and maps.
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Services>);
+
+impl std::ops::Deref for AppState {
+    type Target = Services;
+
+    fn deref(&self) -> &Services {
+        &self.0
+    }
+}
+
+/// The services behind [`AppState`].
+pub struct Services {
     pub config: Arc<Config>,
     pub db: Db,
     /// `None` in embedded mode, where the in-process twins below are used.
@@ -124,7 +138,7 @@ impl AppState {
             redis = redis.is_some(),
             "storage ready"
         );
-        Ok(AppState {
+        Ok(AppState(Arc::new(Services {
             config: Arc::new(config),
             db,
             redis,
@@ -140,7 +154,7 @@ impl AppState {
             nonce_counts,
             digest_algorithm,
             blobs,
-        })
+        })))
     }
 
     pub fn engine(&self) -> Engine {
