@@ -370,7 +370,6 @@ pub(crate) async fn record(
     deltas: &mut RollupDeltas,
 ) -> Result<Applied> {
     let reading = reported.reading;
-    let stored = find(conn, owner.device, reading.kind, reading.span).await?;
     let extra = |entry: Entry, stored: Option<Entry>, id: Option<i64>, stored_avg_stay_ms| Item {
         id,
         site: owner.site,
@@ -386,11 +385,12 @@ pub(crate) async fn record(
     let mut also_spans: Vec<Span> = Vec::new();
     match reading.kind {
         Kind::Live => {
+            // The reading itself if stored, and the one after it, in one query.
+            let (stored, next) = live_and_after(conn, owner.device, &reading).await?;
             if stored.is_some() {
                 return Ok(Applied::Repeat);
             }
-            let prev = neighbour(conn, owner.device, &reading, Neighbour::Before).await?;
-            let next = neighbour(conn, owner.device, &reading, Neighbour::After).await?;
+            let prev = before(conn, owner.device, &reading).await?;
             changed.push(extra(
                 Entry::live(prev.as_ref().map(|p| &p.entry.reading), reading),
                 None,
@@ -403,7 +403,7 @@ pub(crate) async fn record(
                 changed.push(next);
             }
         }
-        Kind::History => match stored {
+        Kind::History => match find(conn, owner.device, reading.kind, reading.span).await? {
             Some(s) if s.entry.reading == reading => return Ok(Applied::Repeat),
             // The device's record changed: the latest one is authoritative.
             Some(s) => changed.push(extra(Entry::history(reading), s.stored, s.id, s.avg_stay_ms)),
@@ -503,30 +503,40 @@ async fn find(conn: &impl ConnectionTrait, device: DeviceId, kind: Kind, span: S
         .transpose()
 }
 
-enum Neighbour {
-    Before,
-    After,
-}
-
-/// The live reading just before or after `reading` in its series.
-async fn neighbour(
+/// A live reading as stored (same span), and the live reading just after it
+/// in its series: the first two of the series from its end on.
+async fn live_and_after(
     conn: &impl ConnectionTrait,
     device: DeviceId,
     reading: &Reading,
-    side: Neighbour,
-) -> Result<Option<Item>> {
+) -> Result<(Option<Item>, Option<Item>)> {
     let mut q = select_readings(device);
     q.and_where(Expr::col("kind").eq(Kind::Live.code()))
-        .and_where(Expr::col("start_time").eq(reading.span.from));
-    match side {
-        Neighbour::Before => q
-            .and_where(Expr::col("end_time").lt(reading.span.to))
-            .order_by("end_time", Order::Desc),
-        Neighbour::After => q
-            .and_where(Expr::col("end_time").gt(reading.span.to))
-            .order_by("end_time", Order::Asc),
-    };
-    q.limit(1);
+        .and_where(Expr::col("start_time").eq(reading.span.from))
+        .and_where(Expr::col("end_time").gte(reading.span.to))
+        .order_by("end_time", Order::Asc)
+        .limit(2);
+    let rows = conn.query_all(&q).await.map_err(from_db)?;
+    let (mut same, mut after) = (None, None);
+    for row in &rows {
+        let item = item_from_row(row)?;
+        if item.entry.reading.span.to == reading.span.to {
+            same = Some(item);
+        } else if after.is_none() {
+            after = Some(item);
+        }
+    }
+    Ok((same, after))
+}
+
+/// The live reading just before `reading` in its series.
+async fn before(conn: &impl ConnectionTrait, device: DeviceId, reading: &Reading) -> Result<Option<Item>> {
+    let mut q = select_readings(device);
+    q.and_where(Expr::col("kind").eq(Kind::Live.code()))
+        .and_where(Expr::col("start_time").eq(reading.span.from))
+        .and_where(Expr::col("end_time").lt(reading.span.to))
+        .order_by("end_time", Order::Desc)
+        .limit(1);
     conn.query_one(&q)
         .await
         .map_err(from_db)?
