@@ -926,3 +926,43 @@ async fn registering_over_graphql() {
         .await;
     assert_eq!(g.body["errors"][0]["extensions"]["code"], "REMOTE_ERROR", "{}", g.text);
 }
+
+#[tokio::test]
+async fn large_batches_of_vehicle_records_with_images_are_taken() {
+    let app = spawn_app().await;
+    let tenant = app.signup("Roads").await;
+    let site = app.create_site(&tenant.token, "Junction", "Asia/Shanghai").await;
+    let path = integration(&app, &tenant, &site, "analysis_server").await["ingestPath"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // 40 vehicles, each with two 130 KB images: about 10 MB.
+    let image = "A".repeat(130_000);
+    let batch: Vec<Value> = (0..40)
+        .map(|i| {
+            json!({"taskNum": "100", "roadNum": 1 + i % 3, "plateNum": format!("川A{i:05}"), "vehicleType": 1,
+                "snapshotTime": "2018-01-01 12:09:18", "imgBase64": image, "imgBase64Type": image})
+        })
+        .collect();
+    let body = Value::Array(batch).to_string();
+    assert!(body.len() > 9 * 1024 * 1024);
+    let a = post(&app, &path, &body).await;
+    assert_eq!(a.status, StatusCode::OK, "{}", a.text);
+    let jan = shanghai(2018, 1, 1, 0, 0, 0);
+    let v = app
+        .get(
+            &format!(
+                "/api/v1/sites/{site}/vehicle-counts?from={}&to={}&granularity=DAY",
+                rfc3339(jan),
+                rfc3339(jan + 86_400)
+            ),
+            &tenant.token,
+        )
+        .await;
+    assert_eq!(v.body["totals"]["pass"], 40, "{}", v.text);
+
+    let huge = format!("[{}]", "1,".repeat(20 * 1024 * 1024) + "1");
+    let a = post(&app, &path, &huge).await;
+    assert_eq!(a.status, StatusCode::PAYLOAD_TOO_LARGE, "{}", a.text);
+    assert_eq!(a.body["error"]["code"], "too_large");
+}

@@ -121,6 +121,16 @@ async fn receive(state: AppState, token: String, body: Result<Bytes, BytesReject
         }
         Err(TokenRefusal::Unavailable) => return refused(&IngestError::Unavailable),
     };
+    if let Err(rejection) = &body
+        && rejection.status() == StatusCode::PAYLOAD_TOO_LARGE
+    {
+        let limit = super::ANALYSIS_BODY_LIMIT / (1024 * 1024);
+        return error(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "too_large",
+            &format!("body larger than {limit} MiB; send smaller batches"),
+        );
+    }
     let body = match read_body(body).and_then(|b| json_value(&b)) {
         Ok(v) => v,
         Err(why) => return refused(&IngestError::Invalid(why)),

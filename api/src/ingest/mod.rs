@@ -25,6 +25,10 @@ use crate::state::AppState;
 /// Largest body a device may send (images included).
 pub const DEVICE_BODY_LIMIT: usize = 8 * 1024 * 1024;
 
+/// Largest push an analysis server may send: a batch of vehicle records,
+/// each with two images when images are switched on.
+pub const ANALYSIS_BODY_LIMIT: usize = 32 * 1024 * 1024;
+
 /// The body, or why it could not be read (too large, connection cut).
 pub fn read_body(body: Result<Bytes, BytesRejection>) -> Result<Bytes, String> {
     body.map_err(|rejection| match rejection.status() {
@@ -57,7 +61,9 @@ pub fn router() -> OpenApiRouter<AppState> {
             OpenApiRouter::new()
                 .routes(routes!(analysis::push))
                 .routes(routes!(analysis::push_typed))
-                .layer(CatchPanicLayer::custom(analysis::panic_answer)),
+                .layer(CatchPanicLayer::custom(analysis::panic_answer))
+                // Batches of vehicle records with images run larger.
+                .layer(DefaultBodyLimit::max(ANALYSIS_BODY_LIMIT)),
         )
         .merge(
             OpenApiRouter::new()

@@ -191,7 +191,8 @@ pub struct RegisterRequest {
     pub business_types: Option<Vec<i64>>,
     /// Seconds between periodic pushes, 1 to 120 (default 10).
     pub upload_period: Option<i64>,
-    /// Whether the server sends images (default true).
+    /// Whether the server sends images (default: for event alarms only, the
+    /// one type whose images the platform keeps).
     pub upload_images: Option<bool>,
     pub company_name: Option<String>,
     pub company_id: Option<String>,

@@ -188,7 +188,8 @@ pub struct RemoteRegistration<'a> {
     pub business_types: Option<Vec<i64>>,
     /// Seconds between periodic pushes, 1 to 120 (default 10).
     pub upload_period: Option<i64>,
-    /// Whether the server sends images (default true).
+    /// Whether the server sends images (default: for event alarms only, the
+    /// one type whose images the platform keeps).
     pub upload_images: Option<bool>,
     pub company_name: Option<&'a str>,
     pub company_id: Option<&'a str>,
@@ -307,7 +308,8 @@ pub async fn register(
             "contentType": 1,
             "method": 1,
             "url": url,
-            "uploadImgStatus": i32::from(req.upload_images.unwrap_or(true)),
+            // Images by default only where the platform keeps them (alarms).
+            "uploadImgStatus": i32::from(req.upload_images.unwrap_or(business == BusinessType::EventAlarm)),
             "companyName": req.company_name.unwrap_or("footfall"),
             "companyId": req.company_id.unwrap_or("footfall"),
             "appId": req.app_id.unwrap_or("footfall"),
