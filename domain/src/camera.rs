@@ -224,6 +224,19 @@ pub struct CameraReport {
     pub vehicles: Vec<VehicleCount>,
 }
 
+impl CameraReport {
+    /// Gives every event without a dedupe key (no id from the sender) the key
+    /// of its content, so a retransmission is stored once. Called once its
+    /// images are stored: their keys are part of the content.
+    pub fn key_events_by_content(&mut self) {
+        for event in &mut self.events {
+            if event.dedupe.is_empty() {
+                event.dedupe = event.content_key();
+            }
+        }
+    }
+}
+
 /// People counted by a camera's analytics (TLV customer counter).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CounterSample {

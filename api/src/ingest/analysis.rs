@@ -167,11 +167,7 @@ async fn store(
 ) -> Result<(), IngestError> {
     let route = integrations::zone(state, integration, &zone.task, zone.region.as_deref(), &zone.name()).await?;
     store_images(state, integration.tenant, decoded).await?;
-    for event in &mut decoded.report.events {
-        if event.dedupe.is_empty() {
-            event.dedupe = event.content_key();
-        }
-    }
+    decoded.report.key_events_by_content();
     let raw = RawUpload {
         endpoint: "analysis_server",
         sn: route.device.sn.to_string(),
@@ -267,7 +263,7 @@ impl Record<'_> {
 
     fn count(&self, name: &str) -> Result<u64, String> {
         match self.f.get(name) {
-            None | Some(Value::Null) => Err(format!("{}.{name} is missing", self.at)),
+            None => Err(format!("{}.{name} is missing", self.at)),
             Some(v) => as_int(v)
                 .filter(|n| (0..=MAX_COUNT).contains(n))
                 .map(i64::unsigned_abs)
@@ -406,7 +402,7 @@ fn decode(body: &Value, tz: Timezone, now: DateTime<Utc>) -> Result<Zones, Strin
 /// One object of a push, by its shape.
 fn one(zones: &mut Zones, f: Fields, at: &str, tz: Timezone, now: DateTime<Utc>) -> Result<(), String> {
     let r = Record { f, at, tz, now };
-    let has = |name: &str| r.f.get(name).is_some_and(|v| !v.is_null());
+    let has = |name: &str| r.f.has(name);
     if has("peopleflowtoday") || has("peopledensitytoday") {
         people(zones, &r)
     } else if has("recordtype") {
@@ -431,7 +427,7 @@ fn one(zones: &mut Zones, f: Fields, at: &str, tz: Timezone, now: DateTime<Utc>)
 
 fn list<'a>(r: &'a Record<'_>, name: &str, label: &str) -> Result<&'a [Value], String> {
     match r.f.get(name) {
-        None | Some(Value::Null) => Ok(&[]),
+        None => Ok(&[]),
         Some(Value::Array(items)) if items.len() <= MAX_RECORDS => Ok(items),
         Some(Value::Array(items)) => Err(format!("{label} has {} records; at most {MAX_RECORDS}", items.len())),
         Some(_) => Err(format!("{label} is not an array")),
@@ -574,7 +570,7 @@ fn traffic(zones: &mut Zones, r: &Record<'_>) -> Result<(), String> {
         ("queuelength", "queueLength"),
         ("queuenum", "queueNum"),
     ] {
-        let Some(v) = r.f.get(key).filter(|v| !v.is_null()) else {
+        let Some(v) = r.f.get(key) else {
             continue;
         };
         let value = match v {

@@ -281,7 +281,7 @@ fn decode(body: &Body, now: DateTime<Utc>) -> Result<Decoded, String> {
             let f = Fields::from_map(item.clone());
             let name = f.text(&["eventname"]).unwrap_or_default();
             let count = match f.get("count") {
-                None | Some(Value::Null) => 0,
+                None => 0,
                 Some(v) => as_int(v)
                     .filter(|c| (0..=MAX_COUNT).contains(c))
                     .ok_or_else(|| format!("eventInfo[{i}].count is not a count of vehicles: {v}"))?,
@@ -316,7 +316,7 @@ fn decode(body: &Body, now: DateTime<Utc>) -> Result<Decoded, String> {
         ("regioninfo", "regionInfo"),
         ("dynamicinfo", "dynamicInfo"),
     ] {
-        if let Some(v) = data.get(key).filter(|v| !v.is_null() && *v != &json!("")) {
+        if let Some(v) = data.get(key).filter(|v| *v != &json!("")) {
             attributes.insert(name.into(), v.clone());
         }
     }

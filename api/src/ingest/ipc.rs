@@ -303,11 +303,7 @@ async fn report(
     if let Err(e) = store_images(&state, route.device.tenant, &mut decoded).await {
         return failure(name, &e, &sn);
     }
-    for event in &mut decoded.report.events {
-        if event.dedupe.is_empty() {
-            event.dedupe = event.content_key();
-        }
-    }
+    decoded.report.key_events_by_content();
     let raw = RawUpload {
         endpoint: kind.endpoint(),
         sn: sn.clone(),

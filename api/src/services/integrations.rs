@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use footfall_domain::integration::{BusinessType, IngestToken, Integration, IntegrationId, IntegrationKind};
-use footfall_domain::{Entity, Error, Name, Principal, Protocol, Result, SiteId, Sn};
+use footfall_domain::{Error, Name, Principal, Protocol, Result, SiteId, Sn};
 use footfall_infra::analysis_api::{AnalysisApi, RemoteError};
 use footfall_infra::devices::NewDevice;
 use footfall_infra::directory::Route;
@@ -35,7 +35,7 @@ fn new_token() -> IngestToken {
 pub async fn create(state: &AppState, who: &Principal, kind: &str, site: &str, name: Option<&str>) -> Result<Issued> {
     who.require_write()?;
     let kind = IntegrationKind::parse(kind)?;
-    let site = SiteId::parse(site).map_err(|_| Error::NotFound(Entity::Site))?;
+    let site = SiteId::parse(site)?;
     let name = name.map(|n| Name::parse("name", n)).transpose()?;
     let token = new_token();
     let integration = state
