@@ -21,6 +21,8 @@ use uuid::Uuid;
 
 use crate::db::{Db, corrupt, from_db};
 
+mod probe;
+
 pub(crate) const READINGS: &str = "count_readings";
 pub(crate) const ROLLUP: &str = "rollup_15m";
 pub(crate) const ROLLUP_DAY: &str = "rollup_day";
@@ -358,67 +360,168 @@ pub(crate) async fn upsert_rollups(
     Ok(())
 }
 
-/// Records one reading of `owner`'s device, adjusting the rollups through
-/// `deltas`. Must run inside the transaction that holds the device's lock.
+/// One reading to record, and the upload it came in.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Incoming<'a> {
+    pub owner: Owner,
+    pub reported: &'a ReportedReading,
+    pub device_time: Option<i64>,
+    pub upload_id: Option<i64>,
+    pub received_at: i64,
+}
+
+impl Incoming<'_> {
+    /// The reading as an item of its series with `entry`, not stored yet.
+    fn item(&self, entry: Entry) -> Item {
+        Item {
+            id: None,
+            site: self.owner.site,
+            entry,
+            stored: None,
+            avg_stay_ms: self.reported.avg_stay_ms,
+            stored_avg_stay_ms: None,
+            total: self.reported.total,
+            has_split: self.reported.has_split,
+            device_time: self.device_time,
+        }
+    }
+}
+
+/// What is stored around a live reading in its series (readings of its
+/// device with its start): the reading itself, the one just before it and
+/// the one just after it.
+#[derive(Debug, Default)]
+struct Around {
+    same: Option<Item>,
+    before: Option<Item>,
+    after: Option<Item>,
+}
+
+/// The readings a new live reading changes — itself, and the next one of
+/// its series, whose increment now starts at it — and the span the next
+/// one counted over until now. `None`: the reading is stored already.
+fn live_changes(incoming: &Incoming<'_>, around: Around) -> Option<(Vec<Item>, Vec<Span>)> {
+    if around.same.is_some() {
+        return None;
+    }
+    let reading = incoming.reported.reading;
+    let prev = around.before.as_ref().map(|p| &p.entry.reading);
+    let mut changed = vec![incoming.item(Entry::live(prev, reading))];
+    let mut also = Vec::new();
+    if let Some(mut next) = around.after {
+        also.push(next.entry.span());
+        next.entry = Entry::live(Some(&reading), next.entry.reading);
+        changed.push(next);
+    }
+    Some((changed, also))
+}
+
+/// Records one reading, adjusting the rollups through `deltas`. Must run
+/// inside the transaction that holds the device's lock.
 pub(crate) async fn record(
     conn: &impl ConnectionTrait,
-    owner: Owner,
-    reported: &ReportedReading,
-    device_time: Option<i64>,
-    upload_id: Option<i64>,
-    received_at: i64,
+    incoming: Incoming<'_>,
     deltas: &mut RollupDeltas,
 ) -> Result<Applied> {
-    let reading = reported.reading;
-    let extra = |entry: Entry, stored: Option<Entry>, id: Option<i64>, stored_avg_stay_ms| Item {
-        id,
-        site: owner.site,
-        entry,
-        stored,
-        avg_stay_ms: reported.avg_stay_ms,
-        stored_avg_stay_ms,
-        total: reported.total,
-        has_split: reported.has_split,
-        device_time,
-    };
-    let mut changed: Vec<Item> = Vec::new();
-    let mut also_spans: Vec<Span> = Vec::new();
-    match reading.kind {
+    let device = incoming.owner.device;
+    let reading = incoming.reported.reading;
+    let (changed, also) = match reading.kind {
         Kind::Live => {
-            // The reading itself if stored, and the one after it, in one query.
-            let (stored, next) = live_and_after(conn, owner.device, &reading).await?;
-            if stored.is_some() {
-                return Ok(Applied::Repeat);
-            }
-            let prev = before(conn, owner.device, &reading).await?;
-            changed.push(extra(
-                Entry::live(prev.as_ref().map(|p| &p.entry.reading), reading),
-                None,
-                None,
-                None,
-            ));
-            if let Some(mut next) = next {
-                also_spans.push(next.entry.span());
-                next.entry = Entry::live(Some(&reading), next.entry.reading);
-                changed.push(next);
+            let around = probe::around(conn, &[(device, reading.span)])
+                .await?
+                .pop()
+                .unwrap_or_default();
+            match live_changes(&incoming, around) {
+                Some(changes) => changes,
+                None => return Ok(Applied::Repeat),
             }
         }
-        Kind::History => match find(conn, owner.device, reading.kind, reading.span).await? {
-            Some(s) if s.entry.reading == reading => return Ok(Applied::Repeat),
-            // The device's record changed: the latest one is authoritative.
-            Some(s) => changed.push(extra(Entry::history(reading), s.stored, s.id, s.avg_stay_ms)),
-            None => changed.push(extra(Entry::history(reading), None, None, None)),
-        },
-    }
+        Kind::History => {
+            let item = match find(conn, device, reading.kind, reading.span).await? {
+                Some(s) if s.entry.reading == reading => return Ok(Applied::Repeat),
+                // The device's record changed: the latest one is authoritative.
+                Some(s) => Item {
+                    id: s.id,
+                    stored: s.stored,
+                    stored_avg_stay_ms: s.avg_stay_ms,
+                    ..incoming.item(Entry::history(reading))
+                },
+                None => incoming.item(Entry::history(reading)),
+            };
+            (vec![item], Vec::new())
+        }
+    };
+    let window = load_window(conn, device, &changed, &also).await?;
+    let mut writes = RowWrites::default();
+    settle_window(&incoming, window, deltas, &mut writes);
+    writes.flush(conn).await?;
+    Ok(Applied::Stored)
+}
 
-    let mut window = load_window(conn, owner.device, &changed, &also_spans).await?;
+/// Records readings of distinct devices — each the only reading of its
+/// device in the batch, so none can change what another counts — with a few
+/// statements for all of them: one finds every reading's series neighbours,
+/// one which of them overlap other stored readings, one inserts. Readings
+/// that need more (history, overlaps) take the path of [`record`]. Must run
+/// inside the transaction that holds the devices' locks. One result per
+/// reading, in order.
+pub(crate) async fn record_lone(
+    conn: &impl ConnectionTrait,
+    readings: &[Incoming<'_>],
+    deltas: &mut RollupDeltas,
+) -> Result<Vec<Applied>> {
+    let mut applied = vec![Applied::Stored; readings.len()];
+    let live: Vec<usize> = (0..readings.len())
+        .filter(|i| readings[*i].reported.reading.kind == Kind::Live)
+        .collect();
+    for (i, incoming) in readings.iter().enumerate() {
+        if incoming.reported.reading.kind != Kind::Live {
+            applied[i] = record(conn, *incoming, deltas).await?;
+        }
+    }
+    let keys: Vec<(DeviceId, Span)> = live
+        .iter()
+        .map(|i| (readings[*i].owner.device, readings[*i].reported.reading.span))
+        .collect();
+    let mut pending = Vec::with_capacity(live.len());
+    for (i, around) in live.into_iter().zip(probe::around(conn, &keys).await?) {
+        match live_changes(&readings[i], around) {
+            Some((changed, also)) => pending.push((i, changed, also)),
+            None => applied[i] = Applied::Repeat,
+        }
+    }
+    let ranges: Vec<(DeviceId, i64, i64, Vec<i64>)> = pending
+        .iter()
+        .map(|(i, changed, also)| {
+            let (lo, end) = bounds(changed, also);
+            (readings[*i].owner.device, lo, end, changed_ids(changed))
+        })
+        .collect();
+    let overlapping = probe::overlapping(conn, &ranges).await?;
+    let mut writes = RowWrites::default();
+    for (k, (i, changed, _)) in pending.into_iter().enumerate() {
+        let window = if overlapping.contains(&k) {
+            let (_, lo, end, _) = ranges[k];
+            load_related(conn, readings[i].owner.device, &changed, lo, end).await?
+        } else {
+            changed
+        };
+        settle_window(&readings[i], window, deltas, &mut writes);
+    }
+    writes.flush(conn).await?;
+    Ok(applied)
+}
+
+/// Settles `window` by the rules, moves the rollups by what changed and
+/// queues the rows to write.
+fn settle_window(incoming: &Incoming<'_>, mut window: Vec<Item>, deltas: &mut RollupDeltas, writes: &mut RowWrites) {
+    let owner = incoming.owner;
     let mut entries: Vec<Entry> = window.iter().map(|i| i.entry).collect();
     settle(&mut entries);
     for (item, settled) in window.iter_mut().zip(entries) {
         item.entry.counted = settled.counted;
     }
-
-    for item in &window {
+    for item in window {
         if item.stored.as_ref() == Some(&item.entry) && item.stored_avg_stay_ms == item.avg_stay_ms {
             continue;
         }
@@ -427,11 +530,52 @@ pub(crate) async fn record(
         }
         deltas.add(owner.tenant, owner.device, item.site, &item.entry, item.avg_stay_ms, 1);
         match item.id {
-            Some(id) => update(conn, id, item).await?,
-            None => insert(conn, owner, item, upload_id, received_at).await?,
+            Some(_) => writes.updates.push(item),
+            None => writes.inserts.push(NewRow {
+                owner,
+                item,
+                upload_id: incoming.upload_id,
+                received_at: incoming.received_at,
+            }),
         }
     }
-    Ok(Applied::Stored)
+}
+
+/// A reading to insert.
+struct NewRow {
+    owner: Owner,
+    item: Item,
+    upload_id: Option<i64>,
+    received_at: i64,
+}
+
+/// Reading rows to write, gathered so new ones go in multi-row inserts.
+#[derive(Default)]
+struct RowWrites {
+    inserts: Vec<NewRow>,
+    /// Stored readings whose increment or count changed.
+    updates: Vec<Item>,
+}
+
+/// Reading rows per insert statement (50 values each; SQLite takes 32766).
+const READINGS_PER_STATEMENT: usize = 500;
+
+impl RowWrites {
+    async fn flush(self, conn: &impl ConnectionTrait) -> Result<()> {
+        for chunk in self.inserts.chunks(READINGS_PER_STATEMENT) {
+            let mut stmt = Query::insert();
+            stmt.into_table(READINGS).columns(insert_columns());
+            for row in chunk {
+                stmt.values(row_values(row))
+                    .map_err(|e| corrupt("reading statement", e))?;
+            }
+            conn.execute(&stmt).await.map_err(from_db)?;
+        }
+        for item in &self.updates {
+            update(conn, item).await?;
+        }
+        Ok(())
+    }
 }
 
 const SELECTED: [&str; 11] = [
@@ -448,12 +592,18 @@ const SELECTED: [&str; 11] = [
     "device_time",
 ];
 
+/// The columns an [`Item`] is read from.
+fn selected_columns() -> Vec<String> {
+    let mut columns: Vec<String> = SELECTED.map(String::from).to_vec();
+    for prefix in ["r_", "i_", "n_"] {
+        columns.extend(COUNTERS.map(|c| format!("{prefix}{c}")));
+    }
+    columns
+}
+
 fn select_readings(device: DeviceId) -> SelectStatement {
     let mut q = Query::select();
-    q.columns(SELECTED).from(READINGS);
-    for prefix in ["r_", "i_", "n_"] {
-        q.columns(COUNTERS.map(|c| format!("{prefix}{c}")));
-    }
+    q.columns(selected_columns()).from(READINGS);
     q.and_where(Expr::col("device_id").eq(device.as_uuid()));
     q
 }
@@ -495,48 +645,6 @@ async fn find(conn: &impl ConnectionTrait, device: DeviceId, kind: Kind, span: S
     q.and_where(Expr::col("kind").eq(kind.code()))
         .and_where(Expr::col("start_time").eq(span.from))
         .and_where(Expr::col("end_time").eq(span.to));
-    conn.query_one(&q)
-        .await
-        .map_err(from_db)?
-        .as_ref()
-        .map(item_from_row)
-        .transpose()
-}
-
-/// A live reading as stored (same span), and the live reading just after it
-/// in its series: the first two of the series from its end on.
-async fn live_and_after(
-    conn: &impl ConnectionTrait,
-    device: DeviceId,
-    reading: &Reading,
-) -> Result<(Option<Item>, Option<Item>)> {
-    let mut q = select_readings(device);
-    q.and_where(Expr::col("kind").eq(Kind::Live.code()))
-        .and_where(Expr::col("start_time").eq(reading.span.from))
-        .and_where(Expr::col("end_time").gte(reading.span.to))
-        .order_by("end_time", Order::Asc)
-        .limit(2);
-    let rows = conn.query_all(&q).await.map_err(from_db)?;
-    let (mut same, mut after) = (None, None);
-    for row in &rows {
-        let item = item_from_row(row)?;
-        if item.entry.reading.span.to == reading.span.to {
-            same = Some(item);
-        } else if after.is_none() {
-            after = Some(item);
-        }
-    }
-    Ok((same, after))
-}
-
-/// The live reading just before `reading` in its series.
-async fn before(conn: &impl ConnectionTrait, device: DeviceId, reading: &Reading) -> Result<Option<Item>> {
-    let mut q = select_readings(device);
-    q.and_where(Expr::col("kind").eq(Kind::Live.code()))
-        .and_where(Expr::col("start_time").eq(reading.span.from))
-        .and_where(Expr::col("end_time").lt(reading.span.to))
-        .order_by("end_time", Order::Desc)
-        .limit(1);
     conn.query_one(&q)
         .await
         .map_err(from_db)?
@@ -598,15 +706,37 @@ async fn load_window(
     changed: &[Item],
     also: &[Span],
 ) -> Result<Vec<Item>> {
-    let spans = changed.iter().map(|i| i.entry.span()).chain(also.iter().copied());
-    let (lo, end) = spans.fold((i64::MAX, i64::MIN), |(lo, end), s| {
-        (min(lo, s.from), max(end, s.end()))
-    });
-    let changed_ids: Vec<i64> = changed.iter().filter_map(|i| i.id).collect();
+    let (lo, end) = bounds(changed, also);
     let is_history = changed.iter().any(|i| i.entry.reading.kind == Kind::History);
-    if !is_history && !overlaps_others(conn, device, lo, end, &changed_ids).await? {
+    if !is_history && !overlaps_others(conn, device, lo, end, &changed_ids(changed)).await? {
         return Ok(changed.to_vec());
     }
+    load_related(conn, device, changed, lo, end).await
+}
+
+/// The smallest span holding every changed reading's increment and the
+/// spans in `also`.
+fn bounds(changed: &[Item], also: &[Span]) -> (i64, i64) {
+    let spans = changed.iter().map(|i| i.entry.span()).chain(also.iter().copied());
+    spans.fold((i64::MAX, i64::MIN), |(lo, end), s| {
+        (min(lo, s.from), max(end, s.end()))
+    })
+}
+
+fn changed_ids(changed: &[Item]) -> Vec<i64> {
+    changed.iter().filter_map(|i| i.id).collect()
+}
+
+/// The changed readings and the stored ones related to them (see
+/// [`load_window`]); `[lo, end)` are their [`bounds`].
+async fn load_related(
+    conn: &impl ConnectionTrait,
+    device: DeviceId,
+    changed: &[Item],
+    lo: i64,
+    end: i64,
+) -> Result<Vec<Item>> {
+    let changed_ids = changed_ids(changed);
     // Load a range around the changes and take the related closure; if the
     // closure reaches the range's edge, widen the range and do it again.
     let mut margin: i64 = 3600;
@@ -692,14 +822,7 @@ async fn overlaps_others(
     Ok(conn.query_one(&q).await.map_err(from_db)?.is_some())
 }
 
-async fn insert(
-    conn: &impl ConnectionTrait,
-    owner: Owner,
-    item: &Item,
-    upload_id: Option<i64>,
-    received_at: i64,
-) -> Result<()> {
-    let e = &item.entry;
+fn insert_columns() -> Vec<String> {
     let mut columns: Vec<String> = [
         "tenant_id",
         "site_id",
@@ -718,37 +841,42 @@ async fn insert(
     ]
     .map(String::from)
     .to_vec();
+    for prefix in ["r_", "i_", "n_"] {
+        columns.extend(COUNTERS.map(|c| format!("{prefix}{c}")));
+    }
+    columns
+}
+
+/// The values of a new reading row, in [`insert_columns`] order.
+fn row_values(row: &NewRow) -> Vec<Expr> {
+    let (owner, item) = (row.owner, &row.item);
+    let e = &item.entry;
     let mut values: Vec<Expr> = vec![
         owner.tenant.as_uuid().into(),
-        owner.site.as_uuid().into(),
+        item.site.as_uuid().into(),
         owner.device.as_uuid().into(),
         e.reading.kind.code().into(),
         e.reading.span.from.into(),
         e.reading.span.to.into(),
         item.device_time.into(),
-        received_at.into(),
+        row.received_at.into(),
         item.has_split.into(),
         item.total.map(to_i64).into(),
         item.avg_stay_ms.map(to_i64).into(),
         e.increment.span.from.into(),
         e.increment.span.to.into(),
-        upload_id.into(),
+        row.upload_id.into(),
     ];
-    for (prefix, tally) in [("r_", &e.reading.tally), ("i_", &e.increment.tally), ("n_", &e.counted)] {
-        columns.extend(COUNTERS.map(|c| format!("{prefix}{c}")));
+    for tally in [&e.reading.tally, &e.increment.tally, &e.counted] {
         values.extend(tally_values(tally).map(|v| Expr::from(to_i64(v))));
     }
-    let stmt = Query::insert()
-        .into_table(READINGS)
-        .columns(columns)
-        .values(values)
-        .map_err(|e| corrupt("reading statement", e))?
-        .to_owned();
-    conn.execute(&stmt).await.map_err(from_db)?;
-    Ok(())
+    values
 }
 
-async fn update(conn: &impl ConnectionTrait, id: i64, item: &Item) -> Result<()> {
+async fn update(conn: &impl ConnectionTrait, item: &Item) -> Result<()> {
+    let id = item
+        .id
+        .ok_or_else(|| footfall_domain::Error::internal("updating a reading that is not stored"))?;
     let e = &item.entry;
     let mut values: Vec<(String, Expr)> = vec![
         ("inc_from".into(), e.increment.span.from.into()),
@@ -854,7 +982,7 @@ async fn rebuild_device(conn: &impl ConnectionTrait, device: DeviceId) -> Result
     for (item, entry) in items.iter_mut().zip(entries) {
         if item.stored != Some(entry) {
             item.entry = entry;
-            update(conn, item.id.unwrap_or_default(), item).await?;
+            update(conn, item).await?;
             corrected += 1;
         }
         if !entry.counted.is_zero() {

@@ -13,12 +13,12 @@
 //! work on one device. SQLite has one writer anyway.
 
 use std::cmp::{max, min};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use chrono::{DateTime, Utc};
 use footfall_domain::camera::{CameraEvent, CameraReport, SensorSample, VehicleCount};
 use footfall_domain::counting::Kind;
-use footfall_domain::ingest::{CountReport, StayReport};
+use footfall_domain::ingest::{CountReport, PersonEvent, StayReport};
 use footfall_domain::{Error, Result};
 use futures_util::FutureExt;
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Query};
@@ -30,7 +30,7 @@ use uuid::Uuid;
 use crate::Db;
 use crate::commands::fulfil_history;
 use crate::db::{corrupt, from_db};
-use crate::readings::{Applied, Owner, RollupDeltas, record};
+use crate::readings::{Applied, Incoming, Owner, RollupDeltas, record, record_lone};
 
 /// Longest raw body kept per upload; longer ones are kept truncated.
 pub const RAW_BODY_LIMIT: usize = 256 * 1024;
@@ -177,27 +177,89 @@ async fn guarded(batch: impl std::future::Future<Output = Result<Vec<Outcome>>>)
 }
 
 /// Writes every job in one transaction; one outcome per job, in order.
+///
+/// Statements are per batch where the work allows: raw bodies, readings of
+/// devices with one reading in the batch (the common case: a device waits
+/// for its answer before it sends again) and person events each go in
+/// multi-row statements. A device with several readings in the batch has
+/// them recorded one by one, in the order they arrived.
 async fn write_batch(db: &Db, jobs: &[Job]) -> Result<Vec<Outcome>> {
     let (_writing, txn) = db.begin_write().await?;
     let bound = lock_devices(&txn, jobs).await?;
-    let mut deltas = RollupDeltas::default();
-    let mut outcomes = Vec::with_capacity(jobs.len());
-    let mut last_upload: BTreeMap<Uuid, DateTime<Utc>> = BTreeMap::new();
-    for job in jobs {
-        let device = job.owner.device.as_uuid();
-        if !bound.contains(&device) {
-            outcomes.push(Outcome::DeviceGone);
-            continue;
-        }
-        let outcome = write_job(&txn, job, &mut deltas).await?;
-        if matches!(outcome, Outcome::Recorded { .. }) {
-            let at = last_upload.entry(device).or_insert(job.received_at);
-            *at = max(*at, job.received_at);
-        }
-        outcomes.push(outcome);
+    let live: Vec<bool> = jobs
+        .iter()
+        .map(|j| bound.binary_search(&j.owner.device.as_uuid()).is_ok())
+        .collect();
+    let upload_ids = keep_raw(&txn, jobs, &live).await?;
+
+    let mut readings_of: HashMap<Uuid, usize> = HashMap::new();
+    for job in jobs.iter().zip(&live).filter(|(_, l)| **l).map(|(j, _)| j) {
+        let n = job.work.counts().map_or(0, |r| r.readings.len());
+        *readings_of.entry(job.owner.device.as_uuid()).or_default() += n;
     }
+    let mut deltas = RollupDeltas::default();
+    let mut written = vec![Written::default(); jobs.len()];
+    let mut lone: Vec<(usize, Incoming<'_>)> = Vec::new();
+    for (i, job) in jobs.iter().enumerate() {
+        let Some(upload_id) = upload_ids[i] else { continue };
+        let owner = job.owner;
+        let received_at = job.received_at.timestamp();
+        if let Some(report) = job.work.counts() {
+            let alone = readings_of.get(&owner.device.as_uuid()) == Some(&1);
+            for reported in &report.readings {
+                let incoming = Incoming {
+                    owner,
+                    reported,
+                    device_time: report.device_time,
+                    upload_id: Some(upload_id),
+                    received_at,
+                };
+                if alone && reported.reading.kind == Kind::Live {
+                    lone.push((i, incoming));
+                } else {
+                    written[i].applied(record(&txn, incoming, &mut deltas).await?);
+                }
+            }
+            written[i].answered = answer_history(&txn, owner, report).await?;
+        }
+        match &job.work {
+            Work::Stay(report) => written[i].add(write_stay(&txn, owner, report, received_at).await?),
+            Work::Camera(report) => {
+                if let Some(stay) = &report.occupancy {
+                    written[i].add(write_stay(&txn, owner, stay, received_at).await?);
+                }
+                written[i].add(insert_camera_events(&txn, owner, &report.events, received_at).await?);
+                written[i].add(insert_sensor_samples(&txn, owner, &report.sensors, received_at).await?);
+                written[i].add(insert_vehicle_counts(&txn, owner, &report.vehicles, received_at).await?);
+            }
+            Work::Counts(_) | Work::Unrecognised(_) => {}
+        }
+    }
+    let incoming: Vec<Incoming<'_>> = lone.iter().map(|(_, r)| *r).collect();
+    for ((i, _), applied) in lone.iter().zip(record_lone(&txn, &incoming, &mut deltas).await?) {
+        written[*i].applied(applied);
+    }
+    insert_events(&txn, jobs, &live).await?;
     if !deltas.is_empty() {
         deltas.flush(&txn).await?;
+    }
+
+    let mut outcomes = Vec::with_capacity(jobs.len());
+    let mut last_upload: BTreeMap<Uuid, DateTime<Utc>> = BTreeMap::new();
+    for ((job, is_live), w) in jobs.iter().zip(&live).zip(written) {
+        outcomes.push(match (&job.work, is_live) {
+            (_, false) => Outcome::DeviceGone,
+            (Work::Unrecognised(_), true) => Outcome::KeptRaw,
+            (_, true) => {
+                let at = last_upload.entry(job.owner.device.as_uuid()).or_insert(job.received_at);
+                *at = max(*at, job.received_at);
+                Outcome::Recorded {
+                    stored: w.stored,
+                    repeats: w.repeats,
+                    answered: w.answered,
+                }
+            }
+        });
     }
     // One statement for every device of the batch.
     if let Some((first, first_at)) = last_upload.first_key_value() {
@@ -216,7 +278,7 @@ async fn write_batch(db: &Db, jobs: &[Job]) -> Result<Vec<Outcome>> {
     Ok(outcomes)
 }
 
-/// Locks the batch's devices (Postgres) and returns those still bound.
+/// Locks the batch's devices (Postgres) and returns those still bound, sorted.
 async fn lock_devices(txn: &DatabaseTransaction, jobs: &[Job]) -> Result<Vec<Uuid>> {
     let mut ids: Vec<Uuid> = jobs.iter().map(|j| j.owner.device.as_uuid()).collect();
     ids.sort_unstable();
@@ -229,45 +291,26 @@ async fn lock_devices(txn: &DatabaseTransaction, jobs: &[Job]) -> Result<Vec<Uui
     if txn.get_database_backend() == DbBackend::Postgres {
         q.lock(sea_orm::sea_query::LockType::Update);
     }
-    txn.query_all(&q)
+    let mut bound = txn
+        .query_all(&q)
         .await
         .map_err(from_db)?
         .iter()
         .map(|row| row.try_get::<Uuid>("", "id").map_err(from_db))
-        .collect()
+        .collect::<Result<Vec<Uuid>>>()?;
+    bound.sort_unstable();
+    Ok(bound)
 }
 
-async fn write_job(txn: &DatabaseTransaction, job: &Job, deltas: &mut RollupDeltas) -> Result<Outcome> {
-    let received_at = job.received_at.timestamp();
-    let (outcome, message) = match &job.work {
-        Work::Unrecognised(message) => (2, Some(message.as_str())),
-        _ => (0, None),
-    };
-    let upload_id = keep_raw(txn, job, outcome, message).await?;
-    let owner = job.owner;
-    let mut written = Written::default();
-    match &job.work {
-        Work::Unrecognised(_) => return Ok(Outcome::KeptRaw),
-        Work::Counts(report) => {
-            written.add(write_counts(txn, owner, report, upload_id, received_at, deltas).await?);
-            insert_events(txn, owner, report, received_at).await?;
-        }
-        Work::Stay(report) => written.add(write_stay(txn, owner, report, received_at).await?),
-        Work::Camera(report) => {
-            written.add(write_counts(txn, owner, &report.counts, upload_id, received_at, deltas).await?);
-            if let Some(stay) = &report.occupancy {
-                written.add(write_stay(txn, owner, stay, received_at).await?);
-            }
-            written.add(insert_camera_events(txn, owner, &report.events, received_at).await?);
-            written.add(insert_sensor_samples(txn, owner, &report.sensors, received_at).await?);
-            written.add(insert_vehicle_counts(txn, owner, &report.vehicles, received_at).await?);
+impl Work {
+    /// The count readings this upload carries, if any.
+    fn counts(&self) -> Option<&CountReport> {
+        match self {
+            Work::Counts(report) => Some(report),
+            Work::Camera(report) => Some(&report.counts),
+            Work::Stay(_) | Work::Unrecognised(_) => None,
         }
     }
-    Ok(Outcome::Recorded {
-        stored: written.stored,
-        repeats: written.repeats,
-        answered: written.answered,
-    })
 }
 
 /// What writing part of an upload did.
@@ -285,6 +328,13 @@ impl Written {
         self.answered += other.answered;
     }
 
+    fn applied(&mut self, applied: Applied) {
+        match applied {
+            Applied::Stored => self.stored += 1,
+            Applied::Repeat => self.repeats += 1,
+        }
+    }
+
     /// `stored` rows out of `total` offered; the rest were already there.
     fn rows(stored: u64, total: usize) -> Written {
         let stored = usize::try_from(stored).unwrap_or(total).min(total);
@@ -296,40 +346,17 @@ impl Written {
     }
 }
 
-async fn write_counts(
-    txn: &DatabaseTransaction,
-    owner: Owner,
-    report: &CountReport,
-    upload_id: i64,
-    received_at: i64,
-    deltas: &mut RollupDeltas,
-) -> Result<Written> {
-    let mut written = Written::default();
-    for reading in &report.readings {
-        match record(
-            txn,
-            owner,
-            reading,
-            report.device_time,
-            Some(upload_id),
-            received_at,
-            deltas,
-        )
-        .await?
-        {
-            Applied::Stored => written.stored += 1,
-            Applied::Repeat => written.repeats += 1,
-        }
-    }
+/// Marks the history commands the report's history readings answer.
+async fn answer_history(txn: &DatabaseTransaction, owner: Owner, report: &CountReport) -> Result<u64> {
     let history = report.readings.iter().filter(|r| r.reading.kind == Kind::History);
     let span = history.fold(None, |acc: Option<(i64, i64)>, r| {
         let s = r.reading.span;
         Some(acc.map_or((s.from, s.to), |(a, b)| (min(a, s.from), max(b, s.to))))
     });
-    if let Some((from, to)) = span {
-        written.answered = fulfil_history(txn, owner.device.as_uuid(), from, to).await?;
+    match span {
+        Some((from, to)) => fulfil_history(txn, owner.device.as_uuid(), from, to).await,
+        None => Ok(0),
     }
-    Ok(written)
 }
 
 async fn write_stay(txn: &DatabaseTransaction, owner: Owner, report: &StayReport, received_at: i64) -> Result<Written> {
@@ -378,11 +405,22 @@ async fn write_stay(txn: &DatabaseTransaction, owner: Owner, report: &StayReport
     Ok(Written::rows(inserted, 1))
 }
 
-async fn keep_raw(txn: &DatabaseTransaction, job: &Job, outcome: i16, message: Option<&str>) -> Result<i64> {
-    let (body, truncated) = cap(&job.raw.body);
-    let stmt = Query::insert()
-        .into_table("raw_uploads")
-        .columns([
+/// Raw bodies per insert statement (9 values each).
+const RAW_PER_STATEMENT: usize = 1000;
+
+/// Keeps the raw body of every upload of a still-bound device; the id of
+/// each kept row, by job (`None` for the others).
+///
+/// The ids come back from one multi-row insert. Rows of one statement are
+/// given their ids in `VALUES` order (Postgres draws the sequence row by row,
+/// SQLite takes the next rowid), so sorting the returned ids maps them back
+/// to the jobs whatever order `RETURNING` lists them in.
+async fn keep_raw(txn: &DatabaseTransaction, jobs: &[Job], live: &[bool]) -> Result<Vec<Option<i64>>> {
+    let kept: Vec<usize> = (0..jobs.len()).filter(|i| live[*i]).collect();
+    let mut ids = vec![None; jobs.len()];
+    for chunk in kept.chunks(RAW_PER_STATEMENT) {
+        let mut stmt = Query::insert();
+        stmt.into_table("raw_uploads").columns([
             "tenant_id",
             "device_id",
             "sn",
@@ -392,27 +430,44 @@ async fn keep_raw(txn: &DatabaseTransaction, job: &Job, outcome: i16, message: O
             "message",
             "truncated",
             "body",
-        ])
-        .values([
-            job.owner.tenant.as_uuid().into(),
-            job.owner.device.as_uuid().into(),
-            job.raw.sn.clone().into(),
-            job.raw.endpoint.into(),
-            job.received_at.timestamp().into(),
-            outcome.into(),
-            message.map(|m| m.replace('\0', "\u{fffd}")).into(),
-            truncated.into(),
-            body.into(),
-        ])
-        .map_err(|e| corrupt("raw upload statement", e))?
-        .returning_col("id")
-        .to_owned();
-    let row = txn
-        .query_one(&stmt)
-        .await
-        .map_err(from_db)?
-        .ok_or_else(|| Error::internal("insert returned no id"))?;
-    row.try_get::<i64>("", "id").map_err(from_db)
+        ]);
+        for i in chunk {
+            let job = &jobs[*i];
+            let (outcome, message) = match &job.work {
+                Work::Unrecognised(message) => (2i16, Some(message.replace('\0', "\u{fffd}"))),
+                _ => (0, None),
+            };
+            let (body, truncated) = cap(&job.raw.body);
+            stmt.values([
+                job.owner.tenant.as_uuid().into(),
+                job.owner.device.as_uuid().into(),
+                job.raw.sn.clone().into(),
+                job.raw.endpoint.into(),
+                job.received_at.timestamp().into(),
+                outcome.into(),
+                message.into(),
+                truncated.into(),
+                body.into(),
+            ])
+            .map_err(|e| corrupt("raw upload statement", e))?;
+        }
+        stmt.returning_col("id");
+        let mut returned = txn
+            .query_all(&stmt)
+            .await
+            .map_err(from_db)?
+            .iter()
+            .map(|row| row.try_get::<i64>("", "id").map_err(from_db))
+            .collect::<Result<Vec<i64>>>()?;
+        if returned.len() != chunk.len() {
+            return Err(Error::internal("raw upload insert returned a different number of ids"));
+        }
+        returned.sort_unstable();
+        for (i, id) in chunk.iter().zip(returned) {
+            ids[*i] = Some(id);
+        }
+    }
+    Ok(ids)
 }
 
 /// The body, cut at `RAW_BODY_LIMIT` on a character boundary.
@@ -426,11 +481,19 @@ fn cap(body: &str) -> (String, bool) {
     (body[..end].replace('\0', "\u{fffd}"), end < body.len())
 }
 
-async fn insert_events(txn: &DatabaseTransaction, owner: Owner, report: &CountReport, received_at: i64) -> Result<()> {
-    if report.events.is_empty() {
-        return Ok(());
-    }
-    for chunk in report.events.chunks(EVENTS_PER_STATEMENT) {
+/// Person events of every upload of a still-bound device.
+async fn insert_events(txn: &DatabaseTransaction, jobs: &[Job], live: &[bool]) -> Result<()> {
+    let events: Vec<(&Job, &PersonEvent)> = jobs
+        .iter()
+        .zip(live)
+        .filter(|(_, l)| **l)
+        .filter_map(|(job, _)| match &job.work {
+            Work::Counts(report) => Some(report.events.iter().map(move |e| (job, e))),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    for chunk in events.chunks(EVENTS_PER_STATEMENT) {
         let mut stmt = Query::insert();
         stmt.into_table("count_events").columns([
             "tenant_id",
@@ -445,7 +508,8 @@ async fn insert_events(txn: &DatabaseTransaction, owner: Owner, report: &CountRe
             "stay_ms",
             "received_at",
         ]);
-        for e in chunk {
+        for (job, e) in chunk {
+            let owner = job.owner;
             stmt.values([
                 owner.tenant.as_uuid().into(),
                 owner.site.as_uuid().into(),
@@ -457,7 +521,7 @@ async fn insert_events(txn: &DatabaseTransaction, owner: Owner, report: &CountRe
                 e.child.into(),
                 e.height_cm.into(),
                 e.stay_ms.into(),
-                received_at.into(),
+                job.received_at.timestamp().into(),
             ])
             .map_err(|e| corrupt("event statement", e))?;
         }

@@ -614,6 +614,78 @@ impl Rng {
     }
 }
 
+/// One device's shuffled, repeated uploads in both modes plus history over
+/// an outage: the uploads, and the people that really passed.
+struct Shuffled {
+    site: String,
+    base: i64,
+    people: Vec<u64>,
+    uploads: Vec<Value>,
+}
+
+async fn shuffled(app: &TestApp, tenant: &Tenant, seed: u64) -> Shuffled {
+    let (site, _, sn) = bound_counter(app, tenant, "UTC").await;
+    let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
+    let base = day_start() + 3600 * i64::try_from(seed % 20).unwrap();
+    let people: Vec<u64> = (0..24).map(|_| rng.below(9)).collect();
+    let mut uploads: Vec<Value> = Vec::new();
+    // Add mode for the first half, then total mode (with a reset): the
+    // totals run from the start of the statistics period, so the first
+    // one covers the add-mode intervals too.
+    let (outage_from, outage_to) = (4 + rng.below(4) as usize, 9 + rng.below(3) as usize);
+    let mut running = 0u64;
+    for (i, n) in people.iter().enumerate() {
+        let start = base + i64::try_from(i).unwrap() * 300;
+        let lost = (outage_from..outage_to).contains(&i) && rng.below(3) > 0;
+        if i == 18 && *n < running {
+            running = 0;
+        }
+        running += n;
+        if i < 12 {
+            if !lost {
+                uploads.push(json!({"sn": sn, "startTime": start, "endTime": start + 300, "in": n, "out": 0, "passby": 0, "turnback": 0}));
+            }
+        } else {
+            uploads.push(json!({"sn": sn, "startTime": base, "endTime": start + 300, "in": running, "out": 0, "passby": 0, "turnback": 0}));
+        }
+    }
+    let records: Vec<Value> = (outage_from..outage_to)
+        .map(|i| {
+            let start = base + i64::try_from(i).unwrap() * 300;
+            json!({"startTime": start, "endTime": start + 300, "in": people[i], "out": 0, "passby": 0, "turnback": 0})
+        })
+        .collect();
+    uploads.push(json!({"sn": sn, "len": records.len(), "data": records}));
+    for _ in 0..6 {
+        let i = rng.below(uploads.len() as u64) as usize;
+        uploads.push(uploads[i].clone());
+    }
+    for i in (1..uploads.len()).rev() {
+        let j = rng.below(i as u64 + 1) as usize;
+        uploads.swap(i, j);
+    }
+    Shuffled {
+        site,
+        base,
+        people,
+        uploads,
+    }
+}
+
+impl Shuffled {
+    async fn check(&self, app: &TestApp, tenant: &Tenant, seed: u64) {
+        let ff = app
+            .footfall(&tenant.token, &self.site, self.base, self.base + 24 * 300, "DAY")
+            .await;
+        assert_eq!(
+            ff["totals"]["in"].as_u64().unwrap(),
+            self.people.iter().sum::<u64>(),
+            "seed {seed}: {:?}",
+            self.people
+        );
+    }
+}
+
 /// Shuffled, repeated uploads in both modes plus history over an outage,
 /// through the real endpoints: the stored totals equal the ground truth.
 #[tokio::test]
@@ -621,56 +693,43 @@ async fn shuffled_uploads_count_exactly_once() {
     let app = spawn_app().await;
     let tenant = app.signup("Acme").await;
     for seed in 1..=10u64 {
-        let (site, device, sn) = bound_counter(&app, &tenant, "UTC").await;
-        let mut rng = Rng(seed.wrapping_mul(0x9E37_79B9_7F4A_7C15));
-        let base = day_start() + 3600 * i64::try_from(seed).unwrap();
-        let people: Vec<u64> = (0..24).map(|_| rng.below(9)).collect();
-        let mut uploads: Vec<Value> = Vec::new();
-        // Add mode for the first half, then total mode (with a reset): the
-        // totals run from the start of the statistics period, so the first
-        // one covers the add-mode intervals too.
-        let (outage_from, outage_to) = (4 + rng.below(4) as usize, 9 + rng.below(3) as usize);
-        let mut running = 0u64;
-        for (i, n) in people.iter().enumerate() {
-            let start = base + i64::try_from(i).unwrap() * 300;
-            let lost = (outage_from..outage_to).contains(&i) && rng.below(3) > 0;
-            if i == 18 && *n < running {
-                running = 0;
-            }
-            running += n;
-            if i < 12 {
-                if !lost {
-                    uploads.push(json!({"sn": sn, "startTime": start, "endTime": start + 300, "in": n, "out": 0, "passby": 0, "turnback": 0}));
-                }
-            } else {
-                uploads.push(json!({"sn": sn, "startTime": base, "endTime": start + 300, "in": running, "out": 0, "passby": 0, "turnback": 0}));
-            }
-        }
-        let records: Vec<Value> = (outage_from..outage_to)
-            .map(|i| {
-                let start = base + i64::try_from(i).unwrap() * 300;
-                json!({"startTime": start, "endTime": start + 300, "in": people[i], "out": 0, "passby": 0, "turnback": 0})
-            })
-            .collect();
-        uploads.push(json!({"sn": sn, "len": records.len(), "data": records}));
-        for _ in 0..6 {
-            let i = rng.below(uploads.len() as u64) as usize;
-            uploads.push(uploads[i].clone());
-        }
-        for i in (1..uploads.len()).rev() {
-            let j = rng.below(i as u64 + 1) as usize;
-            uploads.swap(i, j);
-        }
-        for u in uploads {
+        let plan = shuffled(&app, &tenant, seed).await;
+        for u in &plan.uploads {
             assert_eq!(app.upload(u.clone()).await["code"], 0, "{u}");
         }
-        let ff = app.footfall(&tenant.token, &site, base, base + 24 * 300, "DAY").await;
-        assert_eq!(
-            ff["totals"]["in"].as_u64().unwrap(),
-            people.iter().sum::<u64>(),
-            "seed {seed}: {people:?}"
-        );
-        let _ = device;
+        plan.check(&app, &tenant, seed).await;
+    }
+}
+
+/// The same with twenty devices uploading at once, each now and then with
+/// two uploads in flight: batches then hold readings of many devices side by side (written
+/// together) and of one device twice (written one by one). Counting must not
+/// depend on which.
+#[tokio::test]
+async fn concurrent_shuffled_uploads_count_exactly_once() {
+    let app = spawn_app().await;
+    let tenant = app.signup("Acme").await;
+    let mut plans = Vec::new();
+    for seed in 101..=120u64 {
+        plans.push((seed, shuffled(&app, &tenant, seed).await));
+    }
+    let devices = plans.iter().map(|(_, plan)| async {
+        // One upload at a time, and now and then two.
+        let mut rest = plan.uploads.as_slice();
+        let mut step = 0;
+        while !rest.is_empty() {
+            step += 1;
+            let (now, later) = rest.split_at(if step % 3 == 0 { 2.min(rest.len()) } else { 1 });
+            rest = later;
+            let answers = futures_util::future::join_all(now.iter().map(|u| app.upload(u.clone()))).await;
+            for (u, answer) in now.iter().zip(answers) {
+                assert_eq!(answer["code"], 0, "{u}");
+            }
+        }
+    });
+    futures_util::future::join_all(devices).await;
+    for (seed, plan) in &plans {
+        plan.check(&app, &tenant, *seed).await;
     }
 }
 

@@ -1,0 +1,176 @@
+//! Lookups for many readings in one statement, for the group-commit path:
+//! each reading's series neighbours, and which of a set of spans overlap
+//! stored readings. Postgres answers through a `LATERAL` join over a
+//! `VALUES` list (one plan, however many readings); SQLite, which has no
+//! `LATERAL`, through a `UNION ALL` of per-reading selects.
+
+use std::collections::HashSet;
+use std::fmt::Write;
+
+use footfall_domain::counting::{Kind, Span};
+use footfall_domain::{DeviceId, Result};
+use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
+
+use super::{Around, READINGS, item_from_row, selected_columns};
+use crate::db::from_db;
+
+/// Readings per statement: SQLite allows 500 terms in a compound select
+/// (two per reading here); Postgres would take more.
+const PER_STATEMENT: usize = 200;
+
+/// For each `(device, span)` of a live reading: the stored live reading with
+/// that span, and the ones just before and after it in its series. One
+/// result per key, in order.
+pub(super) async fn around(conn: &impl ConnectionTrait, keys: &[(DeviceId, Span)]) -> Result<Vec<Around>> {
+    let mut found: Vec<Around> = keys.iter().map(|_| Around::default()).collect();
+    let backend = conn.get_database_backend();
+    let columns = selected_columns().join(", ");
+    let live = Kind::Live.code();
+    // Same span or later, first two by end; earlier, the last one.
+    let same_or_after = format!(
+        "SELECT CAST(0 AS BIGINT) AS side, {columns} FROM {READINGS} \
+         WHERE device_id = {{dev}} AND kind = {live} AND start_time = {{st}} AND end_time >= {{en}} \
+         ORDER BY end_time ASC LIMIT 2"
+    );
+    let before = format!(
+        "SELECT CAST(1 AS BIGINT) AS side, {columns} FROM {READINGS} \
+         WHERE device_id = {{dev}} AND kind = {live} AND start_time = {{st}} AND end_time < {{en}} \
+         ORDER BY end_time DESC LIMIT 1"
+    );
+    for (chunk_no, chunk) in keys.chunks(PER_STATEMENT).enumerate() {
+        let offset = chunk_no * PER_STATEMENT;
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 6);
+        let sql = match backend {
+            DbBackend::Postgres => {
+                let mut rows = String::new();
+                for (k, (device, span)) in chunk.iter().enumerate() {
+                    let n = values.len();
+                    let sep = if k == 0 { "" } else { ", " };
+                    let _ = write!(
+                        rows,
+                        "{sep}(${}::uuid, ${}::bigint, ${}::bigint, CAST({} AS BIGINT))",
+                        n + 1,
+                        n + 2,
+                        n + 3,
+                        offset + k
+                    );
+                    values.extend([device.as_uuid().into(), span.from.into(), span.to.into()]);
+                }
+                let lateral = |q: &str| {
+                    q.replace("{dev}", "q.dev")
+                        .replace("{st}", "q.st")
+                        .replace("{en}", "q.en")
+                };
+                format!(
+                    "SELECT q.i AS probe, r.* FROM (VALUES {rows}) AS q(dev, st, en, i) \
+                     CROSS JOIN LATERAL (({}) UNION ALL ({})) AS r",
+                    lateral(&same_or_after),
+                    lateral(&before)
+                )
+            }
+            _ => {
+                let bound = |q: &str| q.replace("{dev}", "?").replace("{st}", "?").replace("{en}", "?");
+                let mut parts = Vec::with_capacity(chunk.len() * 2);
+                for (k, (device, span)) in chunk.iter().enumerate() {
+                    for select in [&same_or_after, &before] {
+                        parts.push(format!(
+                            "SELECT CAST({} AS BIGINT) AS probe, * FROM ({})",
+                            offset + k,
+                            bound(select)
+                        ));
+                        values.extend([device.as_uuid().into(), span.from.into(), span.to.into()]);
+                    }
+                }
+                parts.join(" UNION ALL ")
+            }
+        };
+        let rows = conn
+            .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await
+            .map_err(from_db)?;
+        for row in &rows {
+            let probe: i64 = row.try_get("", "probe").map_err(from_db)?;
+            let side: i64 = row.try_get("", "side").map_err(from_db)?;
+            let slot = usize::try_from(probe)
+                .ok()
+                .and_then(|i| found.get_mut(i).zip(keys.get(i)))
+                .ok_or_else(|| crate::db::corrupt("probe index", probe))?;
+            let (around, (_, span)) = slot;
+            let item = item_from_row(row)?;
+            let end = item.entry.reading.span.to;
+            if side == 1 {
+                around.before = Some(item);
+            } else if end == span.to {
+                around.same = Some(item);
+            } else if around.after.as_ref().is_none_or(|a| end < a.entry.reading.span.to) {
+                around.after = Some(item);
+            }
+        }
+    }
+    Ok(found)
+}
+
+/// Which of `ranges` — `(device, lo, end, except)` — hold a stored reading of
+/// their device, other than those in `except`, whose increment span holds
+/// a second of `[lo, end)` (the condition of `overlapping_condition`).
+/// Returns the indices into `ranges`.
+pub(super) async fn overlapping(
+    conn: &impl ConnectionTrait,
+    ranges: &[(DeviceId, i64, i64, Vec<i64>)],
+) -> Result<HashSet<usize>> {
+    let backend = conn.get_database_backend();
+    let mut hits = HashSet::new();
+    // A probe leaves out at most one stored reading (the next one of the
+    // series); more is left to the one-by-one path.
+    for (chunk_no, chunk) in ranges.chunks(PER_STATEMENT).enumerate() {
+        let offset = chunk_no * PER_STATEMENT;
+        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 4);
+        let mut rows = String::new();
+        for (k, (device, lo, end, except)) in chunk.iter().enumerate() {
+            let sep = if k == 0 { "" } else { ", " };
+            let row = match backend {
+                DbBackend::Postgres => {
+                    let n = values.len();
+                    format!(
+                        "(${}::uuid, ${}::bigint, ${}::bigint, ${}::bigint, CAST({} AS BIGINT))",
+                        n + 1,
+                        n + 2,
+                        n + 3,
+                        n + 4,
+                        offset + k
+                    )
+                }
+                _ => format!("(?, ?, ?, ?, CAST({} AS BIGINT))", offset + k),
+            };
+            rows.push_str(sep);
+            rows.push_str(&row);
+            // Ids are positive; -1 leaves nothing out.
+            let except = match except.as_slice() {
+                [] => -1,
+                [one] => *one,
+                _ => {
+                    return Err(footfall_domain::Error::internal(
+                        "overlap probe leaves out one reading at most",
+                    ));
+                }
+            };
+            values.extend([device.as_uuid().into(), (*lo).into(), (*end).into(), except.into()]);
+        }
+        let sql = format!(
+            "WITH q(dev, lo, en, ex, i) AS (VALUES {rows}) \
+             SELECT q.i AS probe FROM q WHERE EXISTS (\
+             SELECT 1 FROM {READINGS} r WHERE r.device_id = q.dev \
+             AND r.inc_to >= q.lo AND r.inc_from < q.en AND (r.inc_to > q.lo OR r.inc_from = r.inc_to) \
+             AND r.id <> q.ex)"
+        );
+        let found = conn
+            .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await
+            .map_err(from_db)?;
+        for row in &found {
+            let probe: i64 = row.try_get("", "probe").map_err(from_db)?;
+            hits.insert(usize::try_from(probe).map_err(|_| crate::db::corrupt("probe index", probe))?);
+        }
+    }
+    Ok(hits)
+}
