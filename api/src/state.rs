@@ -19,6 +19,7 @@ use footfall_infra::writer::Writer;
 use footfall_infra::{Db, Engine};
 
 use crate::config::Config;
+use crate::services::live::Announcer;
 
 /// Everything a request handler needs. Cloned for every request (axum's
 /// `State`), so it is one `Arc`: a clone is a reference count, not a copy
@@ -49,6 +50,8 @@ pub struct Services {
     pub directory: Directory,
     /// Group-commit writer for device uploads.
     pub writer: Writer,
+    /// Tells live subscribers which sites' counts moved.
+    pub announcer: Arc<Announcer>,
     pub tokens: Tokens,
     pub passwords: PasswordHasher,
     /// Signs and checks Digest nonces; the same on every instance.
@@ -98,12 +101,13 @@ impl AppState {
         let limiter = redis.clone().map_or_else(RateLimiter::local, RateLimiter::Redis);
         let bus = redis.clone().map_or_else(Bus::local, Bus::redis);
         let directory = Directory::new(bus.clone());
+        let announcer = Announcer::start(bus.clone());
         let writers = match (config.ingest_writers, db.engine()) {
             (0, Engine::Postgres) => 4,
             (0, Engine::Sqlite) => 1,
             (n, _) => n,
         };
-        let writer = Writer::start(db.clone(), config.ingest_queue, config.ingest_batch, writers);
+        let writer = Writer::start(db.clone(), config.ingest_queue, config.ingest_batch, writers).await?;
 
         let (secret, source) = load_secret(config.jwt_secret.as_deref(), &config.data_dir)?;
         match source {
@@ -148,6 +152,7 @@ impl AppState {
             bus,
             directory,
             writer,
+            announcer,
             tokens,
             passwords: PasswordHasher::new(cpus),
             nonce_key,

@@ -80,6 +80,33 @@ impl Bus {
         Ok(())
     }
 
+    /// Publishes several messages on one topic to every instance, in one
+    /// round trip to Redis.
+    pub async fn publish_all(&self, topic: &str, payloads: &[String]) -> Result<()> {
+        if payloads.is_empty() {
+            return Ok(());
+        }
+        if let Some(redis) = &self.redis {
+            let channel = Self::channel(redis, topic);
+            let mut pipe = redis::pipe();
+            for payload in payloads {
+                pipe.publish(&channel, payload).ignore();
+            }
+            let mut conn = redis.conn();
+            match pipe.query_async::<()>(&mut conn).await.map_err(unavailable) {
+                Ok(()) => return Ok(()),
+                Err(e) => tracing::warn!(error = %e, topic, "cannot publish to Redis; delivering locally only"),
+            }
+        }
+        for payload in payloads {
+            let _ = self.local.send(Message {
+                topic: topic.to_string(),
+                payload: payload.clone(),
+            });
+        }
+        Ok(())
+    }
+
     pub fn subscribe(&self) -> broadcast::Receiver<Message> {
         self.local.subscribe()
     }

@@ -111,15 +111,18 @@ async fn load(db: &Db, sn: &Sn) -> Result<Option<Route>> {
 async fn listen(bus: Bus, entries: Entries, generation: Arc<AtomicU64>) {
     let mut messages = bus.subscribe();
     loop {
-        let message = messages.recv().await;
-        generation.fetch_add(1, Ordering::AcqRel);
-        match message {
+        // Only what concerns the directory bumps the generation: other
+        // topics (live updates, one per upload) would keep every load from
+        // being cached.
+        match messages.recv().await {
             Ok(Message { topic, payload }) if topic == TOPIC => {
+                generation.fetch_add(1, Ordering::AcqRel);
                 if let (Ok(sn), Ok(mut entries)) = (Sn::parse(&payload), entries.write()) {
                     entries.remove(&sn);
                 }
             }
             Ok(Message { topic, .. }) if topic == Message::RESYNC => {
+                generation.fetch_add(1, Ordering::AcqRel);
                 if let Ok(mut entries) = entries.write() {
                     entries.clear();
                 }
@@ -127,6 +130,7 @@ async fn listen(bus: Bus, entries: Entries, generation: Arc<AtomicU64>) {
             Ok(_) => {}
             Err(RecvError::Lagged(_)) => {
                 // Invalidations were missed: trust nothing cached.
+                generation.fetch_add(1, Ordering::AcqRel);
                 if let Ok(mut entries) = entries.write() {
                     entries.clear();
                 }

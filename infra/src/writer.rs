@@ -81,6 +81,11 @@ pub enum Outcome {
 
 type Reply = oneshot::Sender<Result<Outcome>>;
 
+/// Statements a writer keeps prepared. Multi-row statements differ by their
+/// number of rows, so a writer runs a few hundred distinct ones; Postgres
+/// keeps each prepared statement in the writer's backend.
+const PREPARED_STATEMENTS: usize = 1024;
+
 #[derive(Clone)]
 pub struct Writer {
     /// One queue per writer task; a device's uploads always go to the same
@@ -90,24 +95,56 @@ pub struct Writer {
 
 impl Writer {
     /// Starts `writers` writer tasks (at least one), each with its own
-    /// connection and transactions. `capacity` bounds the queues (shared
-    /// out among them); `max_batch` the uploads written per transaction.
+    /// transactions. `capacity` bounds the queues (shared out among them);
+    /// `max_batch` the uploads written per transaction.
     ///
     /// Several writers help where the database can commit several
     /// transactions at once (Postgres); SQLite serialises writes anyway.
     /// Concurrent batches lock shared rollup rows in key order, and a
     /// device's uploads never meet in two batches at once.
-    pub fn start(db: Db, capacity: usize, max_batch: usize, writers: usize) -> Writer {
+    ///
+    /// The writers run on a thread of their own, so a batch's next statement
+    /// goes out as soon as the database answers the last one instead of
+    /// waiting its turn behind request handlers. On Postgres each writer has
+    /// a connection of its own, on which its statements stay prepared.
+    pub async fn start(db: Db, capacity: usize, max_batch: usize, writers: usize) -> Result<Writer> {
         let writers = writers.max(1);
         let per_queue = capacity.div_ceil(writers).max(1);
-        let queues = (0..writers)
-            .map(|_| {
-                let (queue, jobs) = mpsc::channel(per_queue);
-                tokio::spawn(run(db.clone(), jobs, max_batch.max(1)));
-                queue
+        let (queues, receivers): (Vec<_>, Vec<_>) = (0..writers).map(|_| mpsc::channel(per_queue)).unzip();
+        let (started, ready) = oneshot::channel::<Result<()>>();
+        std::thread::Builder::new()
+            .name("ingest-writer".into())
+            .spawn(move || {
+                let runtime = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+                    Ok(runtime) => runtime,
+                    Err(e) => {
+                        let _ = started.send(Err(Error::internal(format!("ingest writer runtime: {e}"))));
+                        return;
+                    }
+                };
+                runtime.block_on(async move {
+                    let mut tasks = Vec::with_capacity(receivers.len());
+                    for jobs in receivers {
+                        match db.dedicated(PREPARED_STATEMENTS).await {
+                            Ok(own) => tasks.push(tokio::spawn(run(own, jobs, max_batch.max(1)))),
+                            Err(e) => {
+                                let _ = started.send(Err(e));
+                                return;
+                            }
+                        }
+                    }
+                    let _ = started.send(Ok(()));
+                    // Until every queue's senders are gone.
+                    for task in tasks {
+                        let _ = task.await;
+                    }
+                });
             })
-            .collect();
-        Writer { queues }
+            .map_err(|e| Error::internal(format!("ingest writer thread: {e}")))?;
+        ready
+            .await
+            .map_err(|_| Error::internal("ingest writer thread stopped while starting"))??;
+        Ok(Writer { queues })
     }
 
     /// Writes `job` and waits until it is durable. Fails at once with

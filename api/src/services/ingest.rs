@@ -12,7 +12,6 @@ use footfall_infra::directory::Route;
 use footfall_infra::readings::Owner;
 use footfall_infra::writer::{Job, Outcome, RawUpload, Work};
 
-use crate::graphql::subscription::{SITE_TOPIC, SiteChanged};
 use crate::state::AppState;
 
 /// Why a device request was not accepted, in terms every protocol can map.
@@ -139,30 +138,15 @@ pub async fn upload(state: &AppState, route: &Route, work: Work, raw: RawUpload)
             if answered > 0 {
                 state.directory.invalidate(&device.sn).await;
             }
+            // Live subscribers, on every instance, hear of it shortly.
             if stored > 0 {
-                announce(state, route).await;
+                state.announcer.note(device.site, device.id);
             }
         }
         Outcome::KeptRaw => {}
     }
     touch(state, route, received_at).await;
     Ok(outcome)
-}
-
-/// Tells live subscribers (on every instance) that the site's counts moved.
-async fn announce(state: &AppState, route: &Route) {
-    let changed = SiteChanged {
-        site: route.device.site,
-        device: route.device.id,
-    };
-    match serde_json::to_string(&changed) {
-        Ok(payload) => {
-            if let Err(e) = state.bus.publish(SITE_TOPIC, &payload).await {
-                tracing::warn!(error = %e, "site update not announced");
-            }
-        }
-        Err(e) => tracing::warn!(error = %e, "site update not encoded"),
-    }
 }
 
 /// Presence is best effort: without Redis a device still gets its answer.

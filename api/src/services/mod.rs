@@ -8,4 +8,5 @@ pub mod devices;
 pub mod footfall;
 pub mod ingest;
 pub mod integrations;
+pub mod live;
 pub mod sites;

@@ -36,6 +36,7 @@ impl Engine {
 pub struct Db {
     conn: Arc<DatabaseConnection>,
     engine: Engine,
+    url: Arc<str>,
     /// SQLite has one writer at a time. Its own busy handler retries with
     /// sleeps and lets a busy writer starve the others, so writers of this
     /// process queue here instead, first come first served.
@@ -71,6 +72,18 @@ impl Db {
                 url.split(':').next().unwrap_or_default()
             )));
         };
+        let conn = Database::connect(Self::options(url, engine, max_connections))
+            .await
+            .map_err(from_db)?;
+        Ok(Db {
+            conn: Arc::new(conn),
+            engine,
+            url: url.into(),
+            writers: (engine == Engine::Sqlite).then(Arc::default),
+        })
+    }
+
+    fn options(url: &str, engine: Engine, max_connections: u32) -> ConnectOptions {
         let mut options = ConnectOptions::new(url.to_string());
         options
             .max_connections(max_connections)
@@ -89,11 +102,30 @@ impl Db {
                     .create_if_missing(true)
             });
         }
+        options
+    }
+
+    /// A handle with a pool of its own, of one connection, for a task that
+    /// runs the same statements over and over (an ingest writer): it keeps
+    /// them prepared on its connection (up to `statements` of them) instead of
+    /// preparing them again on whichever pooled connection comes next. Its
+    /// connection is made when first used. On SQLite, where writes share the
+    /// process's write turn anyway, this is the same handle.
+    pub async fn dedicated(&self, statements: usize) -> Result<Db, Error> {
+        if self.engine == Engine::Sqlite {
+            return Ok(self.clone());
+        }
+        let mut options = Self::options(&self.url, self.engine, 1);
+        options
+            .min_connections(0)
+            .connect_lazy(true)
+            .map_sqlx_postgres_opts(move |o| o.statement_cache_capacity(statements));
         let conn = Database::connect(options).await.map_err(from_db)?;
         Ok(Db {
             conn: Arc::new(conn),
-            engine,
-            writers: (engine == Engine::Sqlite).then(Arc::default),
+            engine: self.engine,
+            url: self.url.clone(),
+            writers: None,
         })
     }
 

@@ -156,13 +156,22 @@ pub(super) async fn overlapping(
             };
             values.extend([device.as_uuid().into(), (*lo).into(), (*end).into(), except.into()]);
         }
-        let sql = format!(
-            "WITH q(dev, lo, en, ex, i) AS (VALUES {rows}) \
-             SELECT q.i AS probe FROM q WHERE EXISTS (\
-             SELECT 1 FROM {READINGS} r WHERE r.device_id = q.dev \
+        let overlaps = format!(
+            "SELECT 1 FROM {READINGS} r WHERE r.device_id = q.dev \
              AND r.inc_to >= q.lo AND r.inc_from < q.en AND (r.inc_to > q.lo OR r.inc_from = r.inc_to) \
-             AND r.id <> q.ex)"
+             AND r.id <> q.ex"
         );
+        let sql = match backend {
+            // A lateral join with LIMIT 1 keeps Postgres on the per-device
+            // index; as a semi-join it may hash the whole table instead.
+            DbBackend::Postgres => format!(
+                "SELECT q.i AS probe FROM (VALUES {rows}) AS q(dev, lo, en, ex, i) \
+                 CROSS JOIN LATERAL ({overlaps} LIMIT 1) AS hit"
+            ),
+            _ => format!(
+                "WITH q(dev, lo, en, ex, i) AS (VALUES {rows}) SELECT q.i AS probe FROM q WHERE EXISTS ({overlaps})"
+            ),
+        };
         let found = conn
             .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
             .await
