@@ -77,7 +77,7 @@ pub struct Config {
     #[arg(long, env = "FOOTFALL_INGEST_BATCH", default_value_t = 500)]
     pub ingest_batch: usize,
 
-    /// Ingest writer tasks, each committing its own batches; 0 picks 4 on
+    /// Ingest writer tasks, each committing its own batches; 0 picks 2 on
     /// Postgres and 1 on SQLite (which serialises writes anyway).
     #[arg(long, env = "FOOTFALL_INGEST_WRITERS", default_value_t = 0)]
     pub ingest_writers: usize,

@@ -10,6 +10,12 @@ use footfall_infra::Db;
 use footfall_infra::db::sqlite_url;
 use tracing_subscriber::EnvFilter;
 
+/// Ingest allocates and frees many short-lived buffers of every size (bodies,
+/// statements, rows) from several threads; glibc's allocator spent a seventh
+/// of the server's time on that under load (bench/README.md), mimalloc far less.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "footfall",

@@ -103,7 +103,7 @@ impl AppState {
         let directory = Directory::new(bus.clone());
         let announcer = Announcer::start(bus.clone());
         let writers = match (config.ingest_writers, db.engine()) {
-            (0, Engine::Postgres) => 4,
+            (0, Engine::Postgres) => 2,
             (0, Engine::Sqlite) => 1,
             (n, _) => n,
         };

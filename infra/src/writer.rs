@@ -27,10 +27,10 @@ use serde_json::json;
 use tokio::sync::{mpsc, oneshot};
 use uuid::Uuid;
 
-use crate::Db;
 use crate::commands::fulfil_history;
 use crate::db::{corrupt, from_db};
 use crate::readings::{Applied, Incoming, Owner, RollupDeltas, record, record_lone};
+use crate::{Db, Engine};
 
 /// Longest raw body kept per upload; longer ones are kept truncated.
 pub const RAW_BODY_LIMIT: usize = 256 * 1024;
@@ -81,10 +81,17 @@ pub enum Outcome {
 
 type Reply = oneshot::Sender<Result<Outcome>>;
 
-/// Statements a writer keeps prepared. Multi-row statements differ by their
-/// number of rows, so a writer runs a few hundred distinct ones; Postgres
-/// keeps each prepared statement in the writer's backend.
-const PREPARED_STATEMENTS: usize = 1024;
+/// Statements a writer keeps prepared (least recently used go first).
+/// Multi-row statements differ by their number of rows, so a writer runs a
+/// few hundred distinct ones; each kept one holds memory (in the writer's
+/// Postgres backend; in this process on SQLite, where preparing is cheap
+/// and memory is the server's own), which bounds this.
+fn prepared_statements(engine: Engine) -> usize {
+    match engine {
+        Engine::Postgres => 256,
+        Engine::Sqlite => 32,
+    }
+}
 
 #[derive(Clone)]
 pub struct Writer {
@@ -125,7 +132,7 @@ impl Writer {
                 runtime.block_on(async move {
                     let mut tasks = Vec::with_capacity(receivers.len());
                     for jobs in receivers {
-                        match db.dedicated(PREPARED_STATEMENTS).await {
+                        match db.dedicated(prepared_statements(db.engine())).await {
                             Ok(own) => tasks.push(tokio::spawn(run(own, jobs, max_batch.max(1)))),
                             Err(e) => {
                                 let _ = started.send(Err(e));

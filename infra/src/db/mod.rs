@@ -72,7 +72,7 @@ impl Db {
                 url.split(':').next().unwrap_or_default()
             )));
         };
-        let conn = Database::connect(Self::options(url, engine, max_connections))
+        let conn = Database::connect(Self::options(url, engine, max_connections, None))
             .await
             .map_err(from_db)?;
         Ok(Db {
@@ -83,7 +83,9 @@ impl Db {
         })
     }
 
-    fn options(url: &str, engine: Engine, max_connections: u32) -> ConnectOptions {
+    /// `statements`: how many prepared statements each connection keeps
+    /// (sqlx's default when `None`).
+    fn options(url: &str, engine: Engine, max_connections: u32, statements: Option<usize>) -> ConnectOptions {
         let mut options = ConnectOptions::new(url.to_string());
         options
             .max_connections(max_connections)
@@ -94,13 +96,20 @@ impl Db {
         if engine == Engine::Sqlite {
             // WAL lets readers run beside the writer; FULL sync makes a commit
             // durable before it is acknowledged, which uploads rely on.
-            options.map_sqlx_sqlite_opts(|o| {
-                o.journal_mode(SqliteJournalMode::Wal)
+            options.map_sqlx_sqlite_opts(move |o| {
+                let o = o
+                    .journal_mode(SqliteJournalMode::Wal)
                     .synchronous(SqliteSynchronous::Full)
                     .foreign_keys(true)
                     .busy_timeout(Duration::from_secs(10))
-                    .create_if_missing(true)
+                    .create_if_missing(true);
+                match statements {
+                    Some(n) => o.statement_cache_capacity(n),
+                    None => o,
+                }
             });
+        } else if let Some(n) = statements {
+            options.map_sqlx_postgres_opts(move |o| o.statement_cache_capacity(n));
         }
         options
     }
@@ -108,24 +117,18 @@ impl Db {
     /// A handle with a pool of its own, of one connection, for a task that
     /// runs the same statements over and over (an ingest writer): it keeps
     /// them prepared on its connection (up to `statements` of them) instead of
-    /// preparing them again on whichever pooled connection comes next. Its
-    /// connection is made when first used. On SQLite, where writes share the
-    /// process's write turn anyway, this is the same handle.
+    /// preparing them again on whichever pooled connection comes next, and
+    /// bounds what they hold. Its connection is made when first used. On
+    /// SQLite it shares this handle's write turn.
     pub async fn dedicated(&self, statements: usize) -> Result<Db, Error> {
-        if self.engine == Engine::Sqlite {
-            return Ok(self.clone());
-        }
-        let mut options = Self::options(&self.url, self.engine, 1);
-        options
-            .min_connections(0)
-            .connect_lazy(true)
-            .map_sqlx_postgres_opts(move |o| o.statement_cache_capacity(statements));
+        let mut options = Self::options(&self.url, self.engine, 1, Some(statements));
+        options.min_connections(0).connect_lazy(true);
         let conn = Database::connect(options).await.map_err(from_db)?;
         Ok(Db {
             conn: Arc::new(conn),
             engine: self.engine,
             url: self.url.clone(),
-            writers: None,
+            writers: self.writers.clone(),
         })
     }
 

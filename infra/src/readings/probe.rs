@@ -14,9 +14,33 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
 use super::{Around, READINGS, item_from_row, selected_columns};
 use crate::db::from_db;
 
-/// Readings per statement: SQLite allows 500 terms in a compound select
-/// (two per reading here); Postgres would take more.
-const PER_STATEMENT: usize = 200;
+/// Readings per statement. A statement always holds this many, the last
+/// one repeated as padding (answers for padding are dropped): its text then
+/// never changes, so it is prepared and planned once per connection rather
+/// than once per batch size (and SQLite does not keep a large compiled
+/// statement for each size). SQLite's is smaller as a compound select of
+/// per-reading selects grows with every term.
+fn per_statement(backend: DbBackend) -> usize {
+    match backend {
+        DbBackend::Postgres => 64,
+        _ => 16,
+    }
+}
+
+/// The keys of one statement: `chunk`, padded to `size` with its last key;
+/// each with the index its answer belongs to (`-1`: padding).
+fn padded<T>(chunk: &[T], offset: usize, size: usize) -> impl Iterator<Item = (i64, &T)> {
+    let last = chunk.len().saturating_sub(1);
+    (0..size.max(chunk.len())).filter_map(move |k| {
+        let key = chunk.get(k.min(last))?;
+        let index = if k < chunk.len() {
+            i64::try_from(offset + k).unwrap_or(-1)
+        } else {
+            -1
+        };
+        Some((index, key))
+    })
+}
 
 /// For each `(device, span)` of a live reading: the stored live reading with
 /// that span, and the ones just before and after it in its series. One
@@ -37,22 +61,22 @@ pub(super) async fn around(conn: &impl ConnectionTrait, keys: &[(DeviceId, Span)
          WHERE device_id = {{dev}} AND kind = {live} AND start_time = {{st}} AND end_time < {{en}} \
          ORDER BY end_time DESC LIMIT 1"
     );
-    for (chunk_no, chunk) in keys.chunks(PER_STATEMENT).enumerate() {
-        let offset = chunk_no * PER_STATEMENT;
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 6);
+    let size = per_statement(backend);
+    for (chunk_no, chunk) in keys.chunks(size).enumerate() {
+        let offset = chunk_no * size;
+        let mut values: Vec<Value> = Vec::with_capacity(size * 6);
         let sql = match backend {
             DbBackend::Postgres => {
                 let mut rows = String::new();
-                for (k, (device, span)) in chunk.iter().enumerate() {
+                for (index, (device, span)) in padded(chunk, offset, size) {
                     let n = values.len();
-                    let sep = if k == 0 { "" } else { ", " };
+                    let sep = if n == 0 { "" } else { ", " };
                     let _ = write!(
                         rows,
-                        "{sep}(${}::uuid, ${}::bigint, ${}::bigint, CAST({} AS BIGINT))",
+                        "{sep}(${}::uuid, ${}::bigint, ${}::bigint, CAST({index} AS BIGINT))",
                         n + 1,
                         n + 2,
                         n + 3,
-                        offset + k
                     );
                     values.extend([device.as_uuid().into(), span.from.into(), span.to.into()]);
                 }
@@ -71,11 +95,10 @@ pub(super) async fn around(conn: &impl ConnectionTrait, keys: &[(DeviceId, Span)
             _ => {
                 let bound = |q: &str| q.replace("{dev}", "?").replace("{st}", "?").replace("{en}", "?");
                 let mut parts = Vec::with_capacity(chunk.len() * 2);
-                for (k, (device, span)) in chunk.iter().enumerate() {
+                for (index, (device, span)) in padded(chunk, offset, size) {
                     for select in [&same_or_after, &before] {
                         parts.push(format!(
-                            "SELECT CAST({} AS BIGINT) AS probe, * FROM ({})",
-                            offset + k,
+                            "SELECT CAST({index} AS BIGINT) AS probe, * FROM ({})",
                             bound(select)
                         ));
                         values.extend([device.as_uuid().into(), span.from.into(), span.to.into()]);
@@ -90,6 +113,9 @@ pub(super) async fn around(conn: &impl ConnectionTrait, keys: &[(DeviceId, Span)
             .map_err(from_db)?;
         for row in &rows {
             let probe: i64 = row.try_get("", "probe").map_err(from_db)?;
+            if probe < 0 {
+                continue;
+            }
             let side: i64 = row.try_get("", "side").map_err(from_db)?;
             let slot = usize::try_from(probe)
                 .ok()
@@ -122,25 +148,25 @@ pub(super) async fn overlapping(
     let mut hits = HashSet::new();
     // A probe leaves out at most one stored reading (the next one of the
     // series); more is left to the one-by-one path.
-    for (chunk_no, chunk) in ranges.chunks(PER_STATEMENT).enumerate() {
-        let offset = chunk_no * PER_STATEMENT;
-        let mut values: Vec<Value> = Vec::with_capacity(chunk.len() * 4);
+    let size = per_statement(backend);
+    for (chunk_no, chunk) in ranges.chunks(size).enumerate() {
+        let offset = chunk_no * size;
+        let mut values: Vec<Value> = Vec::with_capacity(size * 4);
         let mut rows = String::new();
-        for (k, (device, lo, end, except)) in chunk.iter().enumerate() {
-            let sep = if k == 0 { "" } else { ", " };
+        for (index, (device, lo, end, except)) in padded(chunk, offset, size) {
+            let sep = if values.is_empty() { "" } else { ", " };
             let row = match backend {
                 DbBackend::Postgres => {
                     let n = values.len();
                     format!(
-                        "(${}::uuid, ${}::bigint, ${}::bigint, ${}::bigint, CAST({} AS BIGINT))",
+                        "(${}::uuid, ${}::bigint, ${}::bigint, ${}::bigint, CAST({index} AS BIGINT))",
                         n + 1,
                         n + 2,
                         n + 3,
                         n + 4,
-                        offset + k
                     )
                 }
-                _ => format!("(?, ?, ?, ?, CAST({} AS BIGINT))", offset + k),
+                _ => format!("(?, ?, ?, ?, CAST({index} AS BIGINT))"),
             };
             rows.push_str(sep);
             rows.push_str(&row);
@@ -178,6 +204,9 @@ pub(super) async fn overlapping(
             .map_err(from_db)?;
         for row in &found {
             let probe: i64 = row.try_get("", "probe").map_err(from_db)?;
+            if probe < 0 {
+                continue;
+            }
             hits.insert(usize::try_from(probe).map_err(|_| crate::db::corrupt("probe index", probe))?);
         }
     }
