@@ -1,7 +1,8 @@
 //! The ingest writer: group commit for device uploads.
 //!
-//! Request handlers hand their decoded upload to one writer task per process
-//! and wait. The writer takes everything queued, writes it in one transaction
+//! Request handlers hand their decoded upload to the writer task its device
+//! belongs to (writers run on a thread of their own) and wait. A writer
+//! takes everything queued, writes it in one transaction
 //! (raw payloads, readings, events, occupancy, rollups), commits, and only
 //! then releases each waiting request, so an acknowledged upload is durable
 //! and concurrent uploads share one commit. The queue is bounded: when it is
@@ -230,14 +231,15 @@ async fn guarded(batch: impl std::future::Future<Output = Result<Vec<Outcome>>>)
 async fn write_batch(db: &Db, jobs: &[Job]) -> Result<Vec<Outcome>> {
     let (_writing, txn) = db.begin_write().await?;
     let bound = lock_devices(&txn, jobs).await?;
-    let live: Vec<bool> = jobs
+    // By job: whether its device is still bound (an unbound one is answered "gone").
+    let still_bound: Vec<bool> = jobs
         .iter()
         .map(|j| bound.binary_search(&j.owner.device.as_uuid()).is_ok())
         .collect();
-    let upload_ids = keep_raw(&txn, jobs, &live).await?;
+    let upload_ids = keep_raw(&txn, jobs, &still_bound).await?;
 
     let mut readings_of: HashMap<Uuid, usize> = HashMap::new();
-    for job in jobs.iter().zip(&live).filter(|(_, l)| **l).map(|(j, _)| j) {
+    for job in jobs.iter().zip(&still_bound).filter(|(_, l)| **l).map(|(j, _)| j) {
         let n = job.work.counts().map_or(0, |r| r.readings.len());
         *readings_of.entry(job.owner.device.as_uuid()).or_default() += n;
     }
@@ -283,15 +285,15 @@ async fn write_batch(db: &Db, jobs: &[Job]) -> Result<Vec<Outcome>> {
     for ((i, _), applied) in lone.iter().zip(record_lone(&txn, &incoming, &mut deltas).await?) {
         written[*i].applied(applied);
     }
-    insert_events(&txn, jobs, &live).await?;
+    insert_events(&txn, jobs, &still_bound).await?;
     if !deltas.is_empty() {
         deltas.flush(&txn).await?;
     }
 
     let mut outcomes = Vec::with_capacity(jobs.len());
     let mut last_upload: BTreeMap<Uuid, DateTime<Utc>> = BTreeMap::new();
-    for ((job, is_live), w) in jobs.iter().zip(&live).zip(written) {
-        outcomes.push(match (&job.work, is_live) {
+    for ((job, bound), w) in jobs.iter().zip(&still_bound).zip(written) {
+        outcomes.push(match (&job.work, bound) {
             (_, false) => Outcome::DeviceGone,
             (Work::Unrecognised(_), true) => Outcome::KeptRaw,
             (_, true) => {
@@ -459,8 +461,8 @@ const RAW_PER_STATEMENT: usize = 1000;
 /// given their ids in `VALUES` order (Postgres draws the sequence row by row,
 /// SQLite takes the next rowid), so sorting the returned ids maps them back
 /// to the jobs whatever order `RETURNING` lists them in.
-async fn keep_raw(txn: &DatabaseTransaction, jobs: &[Job], live: &[bool]) -> Result<Vec<Option<i64>>> {
-    let kept: Vec<usize> = (0..jobs.len()).filter(|i| live[*i]).collect();
+async fn keep_raw(txn: &DatabaseTransaction, jobs: &[Job], still_bound: &[bool]) -> Result<Vec<Option<i64>>> {
+    let kept: Vec<usize> = (0..jobs.len()).filter(|i| still_bound[*i]).collect();
     let mut ids = vec![None; jobs.len()];
     for chunk in kept.chunks(RAW_PER_STATEMENT) {
         let mut stmt = Query::insert();
@@ -526,10 +528,10 @@ fn cap(body: &str) -> (String, bool) {
 }
 
 /// Person events of every upload of a still-bound device.
-async fn insert_events(txn: &DatabaseTransaction, jobs: &[Job], live: &[bool]) -> Result<()> {
+async fn insert_events(txn: &DatabaseTransaction, jobs: &[Job], still_bound: &[bool]) -> Result<()> {
     let events: Vec<(&Job, &PersonEvent)> = jobs
         .iter()
-        .zip(live)
+        .zip(still_bound)
         .filter(|(_, l)| **l)
         .filter_map(|(job, _)| match &job.work {
             Work::Counts(report) => Some(report.events.iter().map(move |e| (job, e))),
