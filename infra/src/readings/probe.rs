@@ -14,17 +14,29 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement, Value};
 use super::{Around, READINGS, item_from_row, selected_columns};
 use crate::db::from_db;
 
-/// Readings per statement. A statement always holds this many, the last
-/// one repeated as padding (answers for padding are dropped): its text then
-/// never changes, so it is prepared and planned once per connection rather
-/// than once per batch size (and SQLite does not keep a large compiled
-/// statement for each size). SQLite's is smaller as a compound select of
-/// per-reading selects grows with every term.
-fn per_statement(backend: DbBackend) -> usize {
+/// Readings per statement: a chunk of readings is padded (the last one
+/// repeated; answers for padding are dropped) to the smallest of these sizes
+/// that holds it. The statement texts are then few and fixed, so each is
+/// prepared and planned once per connection rather than once per batch size
+/// (and SQLite does not keep a large compiled statement for each size),
+/// while one reading on its own is not padded at all. SQLite's largest is
+/// smaller: its compound select of per-reading selects grows with each one.
+fn statement_sizes(backend: DbBackend) -> &'static [usize] {
     match backend {
-        DbBackend::Postgres => 64,
-        _ => 16,
+        DbBackend::Postgres => &[1, 8, 64],
+        _ => &[1, 4, 16],
     }
+}
+
+/// `keys` in chunks of at most the largest statement size, each with its
+/// offset in `keys` and the size it is padded to.
+fn chunks<T>(keys: &[T], backend: DbBackend) -> impl Iterator<Item = (usize, &[T], usize)> {
+    let sizes = statement_sizes(backend);
+    let largest = sizes.last().copied().unwrap_or(1);
+    keys.chunks(largest).enumerate().map(move |(n, chunk)| {
+        let size = sizes.iter().copied().find(|s| *s >= chunk.len()).unwrap_or(largest);
+        (n * largest, chunk, size)
+    })
 }
 
 /// The keys of one statement: `chunk`, padded to `size` with its last key;
@@ -61,9 +73,7 @@ pub(super) async fn around(conn: &impl ConnectionTrait, keys: &[(DeviceId, Span)
          WHERE device_id = {{dev}} AND kind = {live} AND start_time = {{st}} AND end_time < {{en}} \
          ORDER BY end_time DESC LIMIT 1"
     );
-    let size = per_statement(backend);
-    for (chunk_no, chunk) in keys.chunks(size).enumerate() {
-        let offset = chunk_no * size;
+    for (offset, chunk, size) in chunks(keys, backend) {
         let mut values: Vec<Value> = Vec::with_capacity(size * 6);
         let sql = match backend {
             DbBackend::Postgres => {
@@ -148,9 +158,7 @@ pub(super) async fn overlapping(
     let mut hits = HashSet::new();
     // A probe leaves out at most one stored reading (the next one of the
     // series); more is left to the one-by-one path.
-    let size = per_statement(backend);
-    for (chunk_no, chunk) in ranges.chunks(size).enumerate() {
-        let offset = chunk_no * size;
+    for (offset, chunk, size) in chunks(ranges, backend) {
         let mut values: Vec<Value> = Vec::with_capacity(size * 4);
         let mut rows = String::new();
         for (index, (device, lo, end, except)) in padded(chunk, offset, size) {
@@ -211,4 +219,38 @@ pub(super) async fn overlapping(
         }
     }
     Ok(hits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chunks_are_padded_to_the_smallest_size_that_holds_them() {
+        /// (offset, keys, padded size) of each statement.
+        type Statements = Vec<(usize, usize, usize)>;
+        let keys: Vec<u32> = (0..70).collect();
+        let cases: [(DbBackend, usize, Statements); 6] = [
+            (DbBackend::Postgres, 0, vec![]),
+            (DbBackend::Postgres, 1, vec![(0, 1, 1)]),
+            (DbBackend::Postgres, 5, vec![(0, 5, 8)]),
+            (DbBackend::Postgres, 70, vec![(0, 64, 64), (64, 6, 8)]),
+            (DbBackend::Sqlite, 2, vec![(0, 2, 4)]),
+            (DbBackend::Sqlite, 17, vec![(0, 16, 16), (16, 1, 1)]),
+        ];
+        for (backend, n, expected) in cases {
+            let got: Statements = chunks(&keys[..n], backend)
+                .map(|(offset, chunk, size)| (offset, chunk.len(), size))
+                .collect();
+            assert_eq!(got, expected, "{backend:?}, {n} keys");
+        }
+    }
+
+    #[test]
+    fn padding_repeats_the_last_key_and_is_marked() {
+        let keys = [10, 11, 12];
+        let got: Vec<(i64, i32)> = padded(&keys, 64, 4).map(|(i, k)| (i, *k)).collect();
+        assert_eq!(got, vec![(64, 10), (65, 11), (66, 12), (-1, 12)]);
+        assert_eq!(padded::<i32>(&[], 0, 4).count(), 0);
+    }
 }
