@@ -77,9 +77,11 @@ pub struct Config {
     #[arg(long, env = "FOOTFALL_INGEST_BATCH", default_value_t = 500)]
     pub ingest_batch: usize,
 
-    /// Ingest writer tasks, each committing its own batches; 0 picks 2 on
-    /// Postgres and 1 on SQLite (which serialises writes anyway).
-    #[arg(long, env = "FOOTFALL_INGEST_WRITERS", default_value_t = 0)]
+    /// Ingest writer tasks, each committing its own batches on a connection
+    /// of its own. More help when Postgres has cores to itself; with the
+    /// server on the same small box one is fastest (bench/README.md). SQLite
+    /// serialises writes anyway.
+    #[arg(long, env = "FOOTFALL_INGEST_WRITERS", default_value_t = 1)]
     pub ingest_writers: usize,
 
     /// Seconds to let in-flight requests finish after SIGTERM / Ctrl-C.

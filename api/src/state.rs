@@ -102,11 +102,7 @@ impl AppState {
         let bus = redis.clone().map_or_else(Bus::local, Bus::redis);
         let directory = Directory::new(bus.clone());
         let announcer = Announcer::start(bus.clone());
-        let writers = match (config.ingest_writers, db.engine()) {
-            (0, Engine::Postgres) => 2,
-            (0, Engine::Sqlite) => 1,
-            (n, _) => n,
-        };
+        let writers = config.ingest_writers.max(1);
         let writer = Writer::start(db.clone(), config.ingest_queue, config.ingest_batch, writers).await?;
 
         let (secret, source) = load_secret(config.jwt_secret.as_deref(), &config.data_dir)?;
