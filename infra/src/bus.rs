@@ -10,7 +10,6 @@ use std::time::Duration;
 
 use footfall_domain::Result;
 use futures_util::StreamExt;
-use redis::AsyncCommands;
 use tokio::sync::broadcast;
 
 use crate::redis::{Redis, unavailable};
@@ -61,27 +60,12 @@ impl Bus {
     /// Publishes to every instance, this one included. If Redis cannot be
     /// reached the message still reaches this instance.
     pub async fn publish(&self, topic: &str, payload: &str) -> Result<()> {
-        if let Some(redis) = &self.redis {
-            let mut conn = redis.conn();
-            let sent: Result<i64> = conn
-                .publish(Self::channel(redis, topic), payload)
-                .await
-                .map_err(unavailable);
-            match sent {
-                Ok(_) => return Ok(()),
-                Err(e) => tracing::warn!(error = %e, topic, "cannot publish to Redis; delivering locally only"),
-            }
-        }
-        // No subscriber is not an error.
-        let _ = self.local.send(Message {
-            topic: topic.to_string(),
-            payload: payload.to_string(),
-        });
-        Ok(())
+        self.publish_all(topic, &[payload.to_string()]).await
     }
 
     /// Publishes several messages on one topic to every instance, in one
-    /// round trip to Redis.
+    /// round trip to Redis; if Redis cannot be reached they still reach this
+    /// instance.
     pub async fn publish_all(&self, topic: &str, payloads: &[String]) -> Result<()> {
         if payloads.is_empty() {
             return Ok(());
@@ -98,6 +82,7 @@ impl Bus {
                 Err(e) => tracing::warn!(error = %e, topic, "cannot publish to Redis; delivering locally only"),
             }
         }
+        // No subscriber is not an error.
         for payload in payloads {
             let _ = self.local.send(Message {
                 topic: topic.to_string(),

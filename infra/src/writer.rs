@@ -260,7 +260,7 @@ async fn write_batch(db: &Db, jobs: &[Job]) -> Result<Vec<Outcome>> {
                     upload_id: Some(upload_id),
                     received_at,
                 };
-                if alone && reported.reading.kind == Kind::Live {
+                if alone {
                     lone.push((i, incoming));
                 } else {
                     written[i].applied(record(&txn, incoming, &mut deltas).await?);
