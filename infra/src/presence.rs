@@ -37,29 +37,26 @@ pub struct RedisPresence {
 }
 
 impl RedisPresence {
-    fn take(&self) -> HashMap<(TenantId, DeviceId), i64> {
-        self.pending
-            .lock()
-            .map(|mut p| std::mem::take(&mut *p))
-            .unwrap_or_default()
+    /// What is waiting to be written. Entries stay in `pending` until they
+    /// are in Redis, so reads, which overlay `pending`, see them throughout
+    /// a write (and while Redis is down a write can take a while to fail).
+    fn snapshot(&self) -> HashMap<(TenantId, DeviceId), i64> {
+        self.pending.lock().map(|p| p.clone()).unwrap_or_default()
     }
 
-    /// Puts back what could not be written, unless newer contact came in.
-    fn restore(&self, batch: HashMap<(TenantId, DeviceId), i64>) {
+    /// Drops what was written, unless newer contact came in meanwhile.
+    fn written(&self, batch: &[((TenantId, DeviceId), i64)]) {
         if let Ok(mut pending) = self.pending.lock() {
             for (key, at) in batch {
-                let entry = pending.entry(key).or_insert(at);
-                *entry = (*entry).max(at);
+                if pending.get(key).is_some_and(|now| now <= at) {
+                    pending.remove(key);
+                }
             }
         }
     }
 
     async fn flush(&self) -> Result<usize> {
-        let batch = self.take();
-        if batch.is_empty() {
-            return Ok(0);
-        }
-        let entries: Vec<_> = batch.iter().map(|(k, v)| (*k, *v)).collect();
+        let entries: Vec<_> = self.snapshot().into_iter().collect();
         for chunk in entries.chunks(FLUSH_CHUNK) {
             let mut pipe = redis::pipe();
             for ((tenant, device), at) in chunk {
@@ -67,12 +64,10 @@ impl RedisPresence {
                     .ignore();
             }
             let mut conn = self.redis.conn();
-            if let Err(e) = pipe.query_async::<()>(&mut conn).await {
-                self.restore(batch);
-                return Err(unavailable(e));
-            }
+            pipe.query_async::<()>(&mut conn).await.map_err(unavailable)?;
+            self.written(chunk);
         }
-        Ok(batch.len())
+        Ok(entries.len())
     }
 }
 
@@ -248,5 +243,42 @@ impl SeenLog {
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use uuid::Uuid;
+
+    /// A write to Redis can take seconds to fail while Redis is down; the
+    /// contact it carries must stay visible to reads all the while, or a
+    /// device shows offline until the write gives up.
+    #[tokio::test]
+    async fn contact_stays_visible_while_a_write_is_in_flight() {
+        // Nothing listens on port 1: every write fails.
+        let redis = Redis::connect("redis://127.0.0.1:1", "presence-test").expect("a lazy connection");
+        let presence = RedisPresence {
+            redis,
+            pending: Mutex::default(),
+        };
+        let key = (TenantId::from_uuid(Uuid::now_v7()), DeviceId::from_uuid(Uuid::now_v7()));
+        presence.pending.lock().expect("lock").insert(key, 1_000);
+        let visible = || presence.pending.lock().expect("lock").get(&key).copied();
+
+        let mut write = Box::pin(presence.flush());
+        // Poll the write once: it is now waiting for Redis, or has failed.
+        let finished = tokio::select! {
+            biased;
+            result = &mut write => Some(result),
+            () = std::future::ready(()) => None,
+        };
+        assert_eq!(visible(), Some(1_000), "while the write is in flight");
+        let result = match finished {
+            Some(result) => result,
+            None => write.await,
+        };
+        assert!(result.is_err(), "nothing listens on port 1");
+        assert_eq!(visible(), Some(1_000), "after the write failed");
     }
 }
